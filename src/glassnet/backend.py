@@ -1,0 +1,64 @@
+"""The one place that knows which array library glassnet computes with.
+
+Everything else asks this module for the array namespace (``xp``), the
+default floating dtype and the random generator, so that a CuPy backend can
+later be swapped in here without touching the layers.
+
+>>> import glassnet.backend as B
+>>> B.xp.zeros((2, 3), dtype=B.get_default_dtype()).dtype
+dtype('float32')
+"""
+
+from __future__ import annotations
+
+import numpy
+
+xp = numpy
+"""The array namespace (NumPy today)."""
+
+_default_dtype = numpy.dtype(numpy.float32)
+_rng = numpy.random.default_rng()
+
+
+def get_default_dtype() -> numpy.dtype:
+    """The floating dtype new parameters and data are created with (float32)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype of new parameters: ``float32`` (default) or ``float64``."""
+    global _default_dtype
+    dtype = numpy.dtype(dtype)
+    if dtype not in (numpy.float32, numpy.float64):
+        raise ValueError(f"default dtype must be float32 or float64, got {dtype}")
+    _default_dtype = dtype
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator used for initialisation, dropout and shuffling."""
+    global _rng
+    _rng = numpy.random.default_rng(seed)
+
+
+def rng() -> numpy.random.Generator:
+    """The library's random generator (see :func:`manual_seed`)."""
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """A copy of the generator's state, for checkpoints and gradcheck."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state returned by :func:`get_rng_state`."""
+    _rng.bit_generator.state = state
+
+
+def asarray(x, dtype=None):
+    """Convert ``x`` to a backend array (no copy when it already is one)."""
+    return xp.asarray(x, dtype=dtype)
+
+
+def is_floating(a) -> bool:
+    return xp.issubdtype(a.dtype, xp.floating)

@@ -1,0 +1,1 @@
+"""Pure maths: each forward beside its backward, formulas and shapes in the docstrings."""
