@@ -1,7 +1,27 @@
-"""Layers, containers and losses with PyTorch's names (NCHW layout)."""
+"""Layers, containers and losses with PyTorch's names (NCHW layout).
+
+Every module follows one contract: ``y = m(x)`` runs forward and keeps what
+backward needs; ``dx = m.backward(dy)`` returns the input gradient and adds
+the parameter gradients into ``Parameter.grad``.
+"""
 
 from . import functional, init
+from .activation import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .containers import Concat, Residual, Sequential
+from .conv import Conv2d
+from .linear import Flatten, Identity, Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, no_grad
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
-__all__ = ["Module", "Parameter", "no_grad", "functional", "init"]
+__all__ = [
+    "Module", "Parameter", "no_grad", "functional", "init",
+    "Sequential", "Concat", "Residual",
+    "Linear", "Conv2d", "Flatten", "Identity",
+    "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
+    "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "Dropout",
+    "CrossEntropyLoss", "MSELoss", "BCEWithLogitsLoss",
+]

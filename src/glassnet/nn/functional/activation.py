@@ -1,0 +1,79 @@
+"""Element-wise activations and softmax, forward and backward.
+
+Each backward takes dA = dJ/dA and returns dZ = dJ/dZ = dA * g'(Z), where
+``A = g(Z)`` (the lecture's dz[l] = da[l] * g'(z[l])).
+
+>>> import numpy as np
+>>> Z = np.array([-2.0, 0.0, 3.0])
+>>> relu_forward(Z), relu_backward(np.ones(3), Z)
+(array([0., 0., 3.]), array([0., 0., 1.]))
+>>> A = softmax_forward(np.array([[1.0, 1.0]]), 1); A
+array([[0.5, 0.5]])
+"""
+
+from __future__ import annotations
+
+from ... import backend as B
+
+
+def relu_forward(Z):
+    """A = max(Z, 0)."""
+    return B.xp.maximum(Z, 0)
+
+
+def relu_backward(dA, Z):
+    """dZ = dA where Z > 0, else 0 (the kink at 0 gets 0, as PyTorch)."""
+    return B.xp.where(Z > 0, dA, 0)
+
+
+def leaky_relu_forward(Z, slope=0.01):
+    """A = Z if Z > 0 else slope * Z."""
+    return B.xp.where(Z > 0, Z, Z * slope)
+
+
+def leaky_relu_backward(dA, Z, slope=0.01):
+    """dZ = dA if Z > 0 else slope * dA."""
+    return B.xp.where(Z > 0, dA, dA * slope)
+
+
+def sigmoid_forward(Z):
+    """A = 1 / (1 + exp(-Z)), computed without overflow for large |Z|."""
+    E = B.xp.exp(-B.xp.abs(Z))
+    return B.xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+
+
+def sigmoid_backward(dA, A):
+    """dZ = dA * A * (1 - A)."""
+    return dA * A * (1 - A)
+
+
+def tanh_forward(Z):
+    """A = tanh(Z)."""
+    return B.xp.tanh(Z)
+
+
+def tanh_backward(dA, A):
+    """dZ = dA * (1 - A^2)."""
+    return dA * (1 - A * A)
+
+
+def softmax_forward(Z, dim=1):
+    """A = exp(Z - max Z) / sum(exp(Z - max Z)) along ``dim`` (shifted by the max: stable)."""
+    E = B.xp.exp(Z - Z.max(axis=dim, keepdims=True))
+    return E / E.sum(axis=dim, keepdims=True)
+
+
+def softmax_backward(dA, A, dim=1):
+    """dZ = A * (dA - sum(dA * A)) along ``dim`` (the softmax Jacobian applied to dA)."""
+    return A * (dA - (dA * A).sum(axis=dim, keepdims=True))
+
+
+def log_softmax_forward(Z, dim=1):
+    """log A = Z - max Z - log(sum(exp(Z - max Z)))  (log-sum-exp, stable)."""
+    S = Z - Z.max(axis=dim, keepdims=True)
+    return S - B.xp.log(B.xp.exp(S).sum(axis=dim, keepdims=True))
+
+
+def log_softmax_backward(dL, L, dim=1):
+    """dZ = dL - softmax(Z) * sum(dL)  (L = log_softmax(Z))."""
+    return dL - B.xp.exp(L) * dL.sum(axis=dim, keepdims=True)
