@@ -1,0 +1,1 @@
+"""Looking inside models: gradient checks, summaries (shapes, parameters, MACs, receptive fields)."""
