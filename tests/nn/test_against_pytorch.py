@@ -26,7 +26,10 @@ def _golden_cases():
     out = []
     for i in range(n):
         spec = json.loads(str(data[f"{i}/spec"]))
-        sub = lambda kind: {k.split("/", 2)[2]: v for k, v in data.items() if k.startswith(f"{i}/{kind}/")}  # noqa: E731
+
+        def sub(kind, i=i):
+            return {k.split("/", 2)[2]: v for k, v in data.items() if k.startswith(f"{i}/{kind}/")}
+
         out.append((spec, data[f"{i}/x"], data[f"{i}/dy"], sub("state"),
                     (data[f"{i}/y"], data[f"{i}/dx"], sub("grad"), sub("after"))))
     return out

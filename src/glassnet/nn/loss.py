@@ -51,7 +51,9 @@ class CrossEntropyLoss(_Loss):
                 f"got {target.dtype} {format_shape(target.shape)}"
             )
         if target.size and (target.min() < 0 or target.max() >= input.shape[1]):
-            raise ValueError(f"{self.label}: targets must be in [0, {input.shape[1]}), got {target.min()}..{target.max()}")
+            raise ValueError(
+                f"{self.label}: targets must be in [0, {input.shape[1]}), got {target.min()}..{target.max()}"
+            )
         J, ctx = L.cross_entropy_forward(input, target, self.label_smoothing)
         self._save(ctx)
         return self._finite(J)
@@ -69,7 +71,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         target = B.xp.asarray(target)
         if target.shape != B.xp.shape(input):
-            raise ValueError(f"{self.label}: target shape {format_shape(target.shape)} != input shape {format_shape(input.shape)}")
+            raise _mismatch(self, input, target)
         J, ctx = L.mse_forward(input, target)
         self._save(ctx)
         return self._finite(J)
@@ -84,10 +86,16 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         target = B.xp.asarray(target, dtype=input.dtype)
         if target.shape != B.xp.shape(input):
-            raise ValueError(f"{self.label}: target shape {format_shape(target.shape)} != input shape {format_shape(input.shape)}")
+            raise _mismatch(self, input, target)
         J, ctx = L.bce_with_logits_forward(input, target)
         self._save(ctx)
         return self._finite(J)
 
     def backward(self, dJ=1.0):
         return L.bce_with_logits_backward(self._saved(), dJ)
+
+
+def _mismatch(module, input, target):
+    return ValueError(
+        f"{module.label}: target shape {format_shape(target.shape)} != input shape {format_shape(input.shape)}"
+    )

@@ -222,7 +222,8 @@ class Module:
             if k in state_dict:
                 own = m._parameters[name].data if kind == "param" else m._buffers[name]
                 if tuple(B.xp.shape(state_dict[k])) != tuple(B.xp.shape(own)):
-                    bad_shape.append(f"{k}: expected {format_shape(own.shape)}, got {format_shape(B.xp.shape(state_dict[k]))}")
+                    got = format_shape(B.xp.shape(state_dict[k]))
+                    bad_shape.append(f"{k}: expected {format_shape(own.shape)}, got {got}")
         problems = []
         if bad_shape:
             problems.append("mis-shaped keys: " + "; ".join(bad_shape))

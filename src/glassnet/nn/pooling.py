@@ -26,7 +26,8 @@ class _Pool2d(Module):
             raise self._shape_error(f"(N, C, H, W) with H >= {kh - 2 * ph} and W >= {kw - 2 * pw}", x)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, ceil_mode={self.ceil_mode}"
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return f"kernel_size={k}, stride={s}, padding={p}, ceil_mode={self.ceil_mode}"
 
 
 class MaxPool2d(_Pool2d):
