@@ -16,9 +16,6 @@ import hashlib
 import os
 import shutil
 import sys
-import tarfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +47,8 @@ class Resource:
 
 def _open_url(url: str, timeout: float):
     """Open ``url`` for reading (kept apart so tests can replace it)."""
+    import urllib.request  # lazy: keeps `import glassnet.data` light
+
     return urllib.request.urlopen(url, timeout=timeout)
 
 
@@ -61,6 +60,8 @@ def fetch(resource: Resource, mirrors, dest_dir, label: str) -> Path:
     :class:`DownloadError` is raised. A checksum mismatch raises
     :class:`ChecksumError` at once (nothing is written).
     """
+    import http.client  # lazy, as in _open_url
+
     dest = Path(dest_dir) / resource.filename
     reasons = []
     for base in mirrors:
@@ -78,7 +79,7 @@ def fetch(resource: Resource, mirrors, dest_dir, label: str) -> Path:
                         f"(expected md5 {resource.md5}, got {md5.hexdigest()}); the file was not kept"
                     )
             return dest
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # urllib.error.URLError is an OSError
             if isinstance(exc, ChecksumError):
                 raise
             reasons.append(f"{url}: {getattr(exc, 'reason', exc)}")
@@ -115,6 +116,8 @@ def extract_members(archive, members: dict, dest_dir, label: str) -> None:
     hostile archive cannot write elsewhere (no ``..``, absolute paths or links are
     followed); every other member is ignored. Each file is written atomically.
     """
+    import tarfile
+
     found = set()
     try:
         with tarfile.open(archive, "r:*") as tar:
