@@ -167,3 +167,24 @@ def test_default_init_matches_pytorch_bounds():
     assert w.data.std() == pytest.approx(np.sqrt(2 / 128), rel=0.05)
     init.xavier_uniform_(w)
     assert np.abs(w.data).max() <= np.sqrt(6 / (256 + 128))
+
+
+def test_batchnorm_without_affine_has_no_parameters_like_pytorch():
+    bn = nn.BatchNorm2d(3, affine=False)
+    assert list(bn.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
+    assert bn.num_parameters() == 0
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 2))
+    assert glassnet.gradcheck(bn, x).ok
+    torch = pytest.importorskip("torch")
+    bn.load_state_dict({k: v.numpy() for k, v in torch.nn.BatchNorm2d(3, affine=False).state_dict().items()})
+
+
+def test_loss_gradients_keep_the_model_dtype():
+    m = nn.MSELoss()
+    m(np.ones(3, np.float32), np.zeros(3))
+    assert m.backward().dtype == np.float32
+
+
+def test_dropout_p1_drops_everything():
+    d = nn.Dropout(1.0)
+    assert (d(np.ones((3, 3))) == 0).all() and (d.backward(np.ones((3, 3))) == 0).all()

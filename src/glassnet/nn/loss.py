@@ -69,7 +69,7 @@ class MSELoss(_Loss):
     """J = mean((y - t)^2); dJ/dy = 2 (y - t) / numel."""
 
     def forward(self, input, target):
-        target = B.xp.asarray(target)
+        target = B.xp.asarray(target, dtype=input.dtype)  # the gradient keeps the model's dtype
         if target.shape != B.xp.shape(input):
             raise _mismatch(self, input, target)
         J, ctx = L.mse_forward(input, target)

@@ -43,7 +43,8 @@ def is_grad_enabled() -> bool:
 
 
 def format_shape(shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    """``(8, 1, 28, 28)``; a 1-d shape as ``(3,)``, like a Python tuple."""
+    return str(tuple(int(s) for s in shape))
 
 
 class Module:
@@ -203,7 +204,7 @@ class Module:
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy arrays from ``state_dict`` into this module's parameters and buffers.
 
-        Raises a ``KeyError``/``ValueError`` that names every missing,
+        Raises a ``ValueError`` that names every missing,
         unexpected and mis-shaped key; with ``strict=False`` missing and
         unexpected keys are returned instead (shapes must still match).
         """

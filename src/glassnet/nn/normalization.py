@@ -17,8 +17,11 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = dtype or B.get_default_dtype()
-        self.weight = Parameter(B.xp.ones(num_features, dtype=dtype), requires_grad=affine)
-        self.bias = Parameter(B.xp.zeros(num_features, dtype=dtype), requires_grad=affine)
+        if affine:
+            self.weight = Parameter(B.xp.ones(num_features, dtype=dtype))
+            self.bias = Parameter(B.xp.zeros(num_features, dtype=dtype))
+        else:  # no parameters at all, as PyTorch (keys and counts match)
+            self.weight = self.bias = None
         if track_running_stats:
             self.register_buffer("running_mean", B.xp.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", B.xp.ones(num_features, dtype=dtype))
@@ -29,20 +32,26 @@ class _BatchNorm(Module):
         if ndim not in self._axes_by_ndim or x.shape[1] != self.num_features:
             raise self._shape_error(self._expected.format(C=self.num_features), x)
         axes = self._axes_by_ndim[ndim]
+        gamma, beta = self._affine(x.dtype)
         if self.training or not self.track_running_stats:
             if self.training and x.size // self.num_features <= 1:
                 raise ValueError(
                     f"{self.label}: expected more than 1 value per channel when training, got input {x.shape}"
                 )
-            y, ctx, (mean, var) = Fn.batch_norm_train(x, self.weight.data, self.bias.data, axes, self.eps)
+            y, ctx, (mean, var) = Fn.batch_norm_train(x, gamma, beta, axes, self.eps)
             if self.training and self.track_running_stats:
                 self._update_running(mean, var, x.size // self.num_features)
         else:
             y, ctx = Fn.batch_norm_eval(
-                x, self.weight.data, self.bias.data, self.running_mean, self.running_var, axes, self.eps
+                x, gamma, beta, self.running_mean, self.running_var, axes, self.eps
             )
         self._save(ctx)
         return y
+
+    def _affine(self, dtype):
+        if self.affine:
+            return self.weight.data, self.bias.data
+        return B.xp.ones(self.num_features, dtype=dtype), B.xp.zeros(self.num_features, dtype=dtype)
 
     def _update_running(self, mean, var, m):
         self.num_batches_tracked = self.num_batches_tracked + 1
@@ -53,8 +62,9 @@ class _BatchNorm(Module):
 
     def backward(self, dy):
         dx, dgamma, dbeta = Fn.batch_norm_backward(dy, self._saved())
-        self.weight.accumulate(dgamma)
-        self.bias.accumulate(dbeta)
+        if self.affine:
+            self.weight.accumulate(dgamma)
+            self.bias.accumulate(dbeta)
         return dx
 
     def extra_repr(self):
@@ -124,15 +134,15 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"Dropout probability must be in [0, 1), got {p}")
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
         self.p = p
 
     def forward(self, x):
         if not self.training or self.p == 0:
             self._save("identity")
             return x
-        mask = Fn.dropout_mask(x.shape, self.p, x.dtype)
+        mask = Fn.dropout_mask(x.shape, self.p, x.dtype) if self.p < 1 else B.xp.zeros(x.shape, x.dtype)
         self._save(mask)
         return x * mask
 

@@ -23,6 +23,16 @@ Backward, given dZ = dJ/dZ:
   then cross-correlated with ``rot180(F)`` whose in/out channel axes are
   swapped. This is the same forward function, called on dZ.
 
+Two paths compute these formulas. The **reference path**
+(:func:`conv2d_forward_reference`, :func:`conv2d_backward_reference`) is the
+text above, line by line: one im2col matrix for the whole batch, one matrix
+product, and dX as the full convolution of the dilated dZ. The **fast path**
+(:mod:`._conv_fast`, taken for float32/float64 arrays unless
+``glassnet.backend.set_fast_paths(False)``) forms exactly the same sums chunk
+by chunk in cache-sized buffers, on several threads, saving X instead of its
+columns; for a stride > 1 it skips the zeros that the dilation of dZ
+inserts (col2im). tests/nn/test_fast_paths.py compares the two.
+
 The lecture's worked example (3x3 X, 2x2 F, stride 1, no padding)::
 
     z11 = X11 F11 + X12 F12 + X21 F21 + X22 F22        (and z12, z21, z22 alike)
@@ -44,11 +54,20 @@ array([[1., 2., 1.],
 from __future__ import annotations
 
 from ... import backend as B
+from . import _conv_fast
 from .im2col import im2col, out_size, pad2d
 
 
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _fast(*arrays):
+    """The fast path takes float32/float64 arrays of one dtype (``None`` entries ignored)."""
+    if not B.fast_paths_enabled():
+        return False
+    dtypes = {a.dtype for a in arrays if a is not None}
+    return len(dtypes) == 1 and dtypes.pop() in (B.xp.float32, B.xp.float64)
 
 
 def conv2d_forward(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
@@ -59,6 +78,38 @@ def conv2d_forward(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
         stride, dilation: int or (sh, sw); padding: (top, bottom, left, right) or int.
     Returns:
         Z: (N, F_out, H_out, W_out) and ``ctx`` for :func:`conv2d_backward`.
+    """
+    stride, dilation = _pair(stride), _pair(dilation)
+    pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+    if _fast(X, F, b) and min(pads) >= 0:
+        Z = _conv_fast.forward(X, F, b, stride, pads, dilation)
+        return Z, ("fast", X, F, pads, stride, dilation, b is not None)
+    return conv2d_forward_reference(X, F, b, stride, pads, dilation)
+
+
+def conv2d_backward(dZ, ctx, need_dX=True):
+    """Gradients of the convolution.
+
+    Inputs:
+        dZ: (N, F_out, H_out, W_out); ctx from :func:`conv2d_forward`.
+    Returns:
+        dX: (N, C, H, W) (``None`` if not ``need_dX``), dF: (F_out, C, kh, kw),
+        db: (F_out,) or None.
+    """
+    if ctx[0] == "fast":
+        _, X, F, pads, stride, dilation, has_bias = ctx
+        if _fast(dZ, X):
+            return _conv_fast.backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX)
+        ctx = _reference_context(X, F, pads, stride, dilation, has_bias)
+    return conv2d_backward_reference(dZ, ctx, need_dX)
+
+
+# ------------------------------------------------------------------------------------------ the reference path
+def conv2d_forward_reference(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
+    """The forward as the lecture writes it: ``Z = F.reshape(F_out, C*kh*kw) @ im2col(X_pad) + b``.
+
+    Same inputs and outputs as :func:`conv2d_forward`; works for any dtype
+    (``glassnet.explain`` runs it on SymPy symbols).
     """
     sh, sw = _pair(stride)
     dh, dw = _pair(dilation)
@@ -73,20 +124,22 @@ def conv2d_forward(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
     if b is not None:
         Z += b[:, None]
     Z = B.xp.ascontiguousarray(Z.reshape(F_out, N, Ho, Wo).transpose(1, 0, 2, 3))
-    ctx = (cols, F, X.shape, pads, (sh, sw), (dh, dw), b is not None)
+    ctx = ("reference", cols, F, X.shape, pads, (sh, sw), (dh, dw), b is not None)
     return Z, ctx
 
 
-def conv2d_backward(dZ, ctx, need_dX=True):
-    """Gradients of the convolution.
+def _reference_context(X, F, pads, stride, dilation, has_bias):
+    kh, kw = F.shape[2:]
+    cols = im2col(pad2d(X, pads), kh, kw, stride, dilation)
+    return ("reference", cols, F, X.shape, pads, stride, dilation, has_bias)
 
-    Inputs:
-        dZ: (N, F_out, H_out, W_out); ctx from :func:`conv2d_forward`.
-    Returns:
-        dX: (N, C, H, W) (``None`` if not ``need_dX``), dF: (F_out, C, kh, kw),
-        db: (F_out,) or None.
+
+def conv2d_backward_reference(dZ, ctx, need_dX=True):
+    """The backward as the lecture writes it: dF = X correlated with dZ; dX = full conv of dilated dZ with rot180(F).
+
+    ``ctx`` comes from :func:`conv2d_forward_reference`.
     """
-    cols, F, x_shape, pads, (sh, sw), (dh, dw), has_bias = ctx
+    _, cols, F, x_shape, pads, (sh, sw), (dh, dw), has_bias = ctx
     N, C, H, W = x_shape
     F_out, _, kh, kw = F.shape
     Ho, Wo = dZ.shape[2], dZ.shape[3]
@@ -108,7 +161,7 @@ def conv2d_backward(dZ, ctx, need_dX=True):
         dw * (kw - 1) - pads[3] + rw,
     )
     F_rot = B.xp.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, F_out, kh, kw)
-    dX, _ = conv2d_forward(dZd, F_rot, None, 1, full, (dh, dw))
+    dX, _ = conv2d_forward_reference(dZd, F_rot, None, 1, full, (dh, dw))
     return dX, dF, db
 
 
