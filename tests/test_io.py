@@ -1,8 +1,10 @@
 """glassnet.io: safetensors weights, JSON, optimizer files, atomic writes and clear errors."""
 
+import io
 import json
 import os
 import struct
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -197,6 +199,13 @@ def _valid_bytes(tmp_path):
     return path.read_bytes()
 
 
+def _zip_bytes():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", b"not really")
+    return buf.getvalue()
+
+
 def _damaged(tmp_path):
     good = _valid_bytes(tmp_path)
     (n,) = struct.unpack("<Q", good[:8])
@@ -205,6 +214,7 @@ def _damaged(tmp_path):
         "tiny": (b"\x01\x02\x03", "not a safetensors file (3 bytes"),
         "text": (b"hello, this is certainly not a tensor file\n", "not a safetensors file (its first 8 bytes"),
         "png": (b"\x89PNG\r\n\x1a\n" + bytes(40), "not a safetensors file (its first 8 bytes"),
+        "zip": (_zip_bytes(), "not a safetensors file (its first 8 bytes"),  # what torch.save writes
         "cut_in_header": (good[: 8 + n // 2], f"truncated (header of {n} bytes, but only {n // 2} bytes follow)"),
         "cut_in_data": (good[:-5], f"truncated (the tensors need {len(good)} bytes, the file has {len(good) - 5})"),
         "garbage_header": (struct.pack("<Q", 10) + b"{not json}" + bytes(8), "corrupt safetensors header (not JSON"),
@@ -216,7 +226,7 @@ def _damaged(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["empty", "tiny", "text", "png", "cut_in_header", "cut_in_data", "garbage_header",
+@pytest.mark.parametrize("case", ["empty", "tiny", "text", "png", "zip", "cut_in_header", "cut_in_data", "garbage_header",
                                   "list_header", "no_offsets", "bad_dtype", "trailing_bytes"])
 def test_damaged_files_raise_one_clear_line(tmp_path, case):
     data, words = _damaged(tmp_path)[case]
@@ -302,6 +312,9 @@ def test_json_round_trip_with_numpy_values(tmp_path):
                     "config": {"lr": 0.1, "betas": [0.9, 0.999], "name": "lenet", "flag": True, "none": None},
                     "steps": 120}
     assert path.read_text().endswith("}\n") and os.listdir(tmp_path) == ["history.json"]
+    save_json(path, {"loss": [0.5, float("nan"), float("inf")]})  # a diverged run can still be saved
+    loss = load_json(path)["loss"]
+    assert loss[0] == 0.5 and np.isnan(loss[1]) and loss[2] == float("inf")
 
 
 def test_json_errors_name_the_file(tmp_path):

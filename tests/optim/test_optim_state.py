@@ -117,6 +117,16 @@ def test_float64_gradient_on_float32_parameter_updates_in_float32():
     assert p.data.dtype == np.float32 and opt.state[p]["exp_avg"].dtype == np.float32
 
 
+def test_numpy_hyper_parameters_do_not_promote_float32():
+    p = Parameter(np.ones(3, dtype=np.float32))
+    opt = SGD([p], lr=np.float64(0.1), momentum=np.float64(0.9), weight_decay=np.float64(0.01))
+    assert type(opt.param_groups[0]["lr"]) is float
+    for _ in range(2):
+        p.grad = np.ones(3, dtype=np.float32)
+        opt.step()
+    assert p.data.dtype == np.float32 and opt.state[p]["momentum_buffer"].dtype == np.float32
+
+
 def test_load_state_dict_casts_to_parameter_dtype():
     p64 = Parameter(np.ones(3))
     opt64 = RMSprop([p64], momentum=0.9)

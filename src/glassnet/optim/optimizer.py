@@ -70,7 +70,8 @@ class Optimizer:
         if unknown:
             raise ValueError(f"{name}: unknown option(s) {unknown} in param group {index}; "
                              f"known: {sorted(self.defaults)}")
-        new = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}, "params": params}
+        options = {k: _plain(v) for k, v in {**self.defaults, **group}.items() if k != "params"}
+        new = {**options, "params": params}
         self._check_group(new, index)
         self.param_groups.append(new)
 
@@ -169,7 +170,7 @@ class Optimizer:
                 new_state[p][k] = v
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups, strict=True):
-            options = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "params"}
+            options = {k: _plain(v) for k, v in saved.items() if k != "params"}
             new_groups.append({**options, "params": group["params"]})
         self.param_groups = new_groups
         self.state = new_state
@@ -196,3 +197,12 @@ def _as_groups(params, name: str) -> list[dict]:
     if any(isinstance(g, dict) for g in params):
         raise TypeError(f"{name}: params mixes Parameters and group dicts; use only one kind")
     return [{"params": params}]
+
+
+def _plain(value):
+    """Python numbers for options (a NumPy float64 ``lr`` would promote float32 updates); lists -> tuples."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
