@@ -20,6 +20,13 @@ def human(n: float, unit: str = "") -> str:
 
 
 def mib(nbytes: int) -> str:
+    """Bytes in MiB (KiB below 1 MiB).
+
+    >>> mib(3 * 2**20), mib(2560)
+    ('3.00 MiB', '2.50 KiB')
+    """
+    if nbytes < 2**20:
+        return f"{nbytes / 2**10:,.2f} KiB"
     return f"{nbytes / 2**20:,.2f} MiB"
 
 
