@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.data._files import atomic_write, file_digest
+from glassnet._files import atomic_write, file_digest
 from glassnet.data.idx import read_bytes, write_idx
 from glassnet.data.mnist import MNIST
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import struct
 from collections import OrderedDict
 
 import numpy as np
+
+from ._files import atomic_write
 
 _KEYS = "glassnet.keys"  # metadata entry: the state dict's key order
 _OPTIMIZER = "glassnet.optimizer"  # metadata entry of optimizer files
@@ -46,48 +47,21 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
     The bytes go to a temporary file in the same directory, which is flushed,
     fsync'ed and renamed over ``path`` (``os.replace``: atomic on POSIX and
-    Windows). On any error the temporary file is removed and an existing
-    ``path`` is untouched.
+    Windows), see :func:`glassnet._files.atomic_write`. On any error the
+    temporary file is removed and an existing ``path`` is untouched.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise GlassnetIOError(f"{path}: cannot write ({e.strerror})") from e
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path, make_parents=False) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except GlassnetIOError:
         raise
-    _fsync_directory(directory)
+    except OSError as e:
+        raise GlassnetIOError(f"{os.fspath(path)}: cannot write ({e.strerror or e})") from e
 
 
 def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
     """:func:`atomic_write_bytes` for text (no newline translation)."""
     atomic_write_bytes(path, text.encode(encoding))
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- JSON

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from glassnet._files import atomic_write
 from glassnet.data import CIFAR10, MNIST, ChecksumError, DownloadError, data_home, default_root
 from glassnet.data import download as dl
-from glassnet.data._files import atomic_write
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: refused at once, a real network failure
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from glassnet._files import file_digest
 from glassnet.data import DATASETS, MNIST, SUBSET_DIR, FashionMNIST, MNISTSubset, get_dataset, load_mnist_subset
-from glassnet.data._files import file_digest
 from glassnet.data.idx import read_bytes
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write
+from .._files import atomic_write
 from .dataset import ArrayDataset
 from .download import Resource, default_root, download_all, extract_members, missing_files_error
 from .errors import DataFormatError

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._files import atomic_write
+from .._files import atomic_write
 from .errors import ChecksumError, DataFormatError, DownloadError
 
 TIMEOUT_S = 10.0

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write
+from .._files import atomic_write
 from .errors import DataFormatError
 
 IDX_TYPES = {
