@@ -293,7 +293,7 @@ def test_compare_dense_lecture_example():
 def test_cli_summary(capsys):
     assert main(["summary", "lenet5", "--compare-dense"]) == 0
     out = capsys.readouterr().out
-    assert "61,706" in out and "Linear(784, 4,704)" in out
+    assert "61,706" in out and "Linear(784, 4704)" in out
     assert main(["summary", "resnet20", "--num-classes", "100", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["summary"]["output_shape"] == [100]

@@ -56,7 +56,7 @@ class DenseComparison:
             f"         params {self.conv_params:>18,}   ({self.output_shape[0]} filters x {per_filter:,}; "
             "shared by every position, independent of the image size)",
             f"         MACs   {self.conv_macs:>18,}",
-            f"  dense  Linear({self.dense_in:,}, {self.dense_out:,})",
+            f"  dense  Linear({self.dense_in}, {self.dense_out})",
             f"         params {self.dense_params:>18,}   ({self.dense_in:,} x {self.dense_out:,} weights "
             f"+ {self.dense_out:,} biases)",
             f"         MACs   {self.dense_macs:>18,}",
