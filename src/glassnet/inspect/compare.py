@@ -80,7 +80,9 @@ def compare_dense(model_or_conv, input_size) -> DenseComparison:
     if len(shape) != 3:
         raise ValueError(f"compare_dense needs an image input C x H x W, got {_shape_str(shape)}")
     if shape[0] != conv.in_channels:
-        raise ValueError(f"{conv.label} reads {conv.in_channels} channels; the input {_shape_str(shape)} has {shape[0]}")
+        raise ValueError(
+            f"{conv.label} reads {conv.in_channels} channels; the input {_shape_str(shape)} has {shape[0]}"
+        )
     g = layer_geometry(conv, shape)
     n_in, n_out = shape[0] * shape[1] * shape[2], g.out_shape[0] * g.out_shape[1] * g.out_shape[2]
     return DenseComparison(
