@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import build_structure
+from model_helpers import build_structure
 
 import glassnet
 from glassnet import nn

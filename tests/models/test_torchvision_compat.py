@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import build_structure
+from model_helpers import build_structure
 
 from glassnet.models import get_model
 
