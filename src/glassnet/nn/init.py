@@ -54,12 +54,25 @@ def _fill(p, values):
     return p
 
 
+
+def _float(p):
+    return p.data.dtype if p.data.dtype in (B.xp.float32, B.xp.float64) else B.xp.float64
+
+
 def uniform_(p, a=0.0, b=1.0):
-    return _fill(p, B.rng().uniform(a, b, p.shape))
+    """U(a, b), drawn directly in the parameter's dtype (no float64 detour for big layers)."""
+    u = B.rng().random(p.shape, dtype=_float(p))
+    u *= b - a
+    u += a
+    return _fill(p, u)
 
 
 def normal_(p, mean=0.0, std=1.0):
-    return _fill(p, B.rng().normal(mean, std, p.shape))
+    """N(mean, std^2), drawn directly in the parameter's dtype."""
+    v = B.rng().standard_normal(p.shape, dtype=_float(p))
+    v *= std
+    v += mean
+    return _fill(p, v)
 
 
 def constant_(p, value):
