@@ -225,10 +225,10 @@ class _Walker:
 
     def _residual(self, module, name, depth, st):
         body = st
-        for cname in module._body_names:
+        for cname in module.body_names:
             body = self.visit(module._modules[cname], self._child(name, cname), depth, "body", body)
         if module.shortcut is not None:
-            short = self.visit(module.shortcut, self._child(name, module._shortcut_name), depth, "shortcut", st)
+            short = self.visit(module.shortcut, self._child(name, module.shortcut_name), depth, "shortcut", st)
         else:
             short = st
             self.rows.append(Row(self._child(name, "(identity)"), "Identity", depth, "shortcut", st.shape, st.shape,
@@ -243,7 +243,7 @@ class _Walker:
         self.rows.append(Row(self._child(name, "(add)"), "Add", depth, "add", body.shape, body.shape, 0, 0, 0,
                              rf, jump, False, math.prod(body.shape)))
         if module.act is not None:
-            out = self.visit(module.act, self._child(name, module._act_name), depth, "", out)
+            out = self.visit(module.act, self._child(name, module.activation_name), depth, "", out)
         return out
 
     def _plan(self, module, name, depth, st):

@@ -107,6 +107,7 @@ class Residual(Module):
     ``body`` is a module (registered as ``body``) or an ``OrderedDict`` of
     modules run in order and registered directly on the block, so that key
     names can match torchvision's (``conv1``, ``bn1``, ..., ``downsample``).
+    ``body_names``, ``shortcut_name`` and ``activation_name`` say which child is which.
 
     >>> import numpy as np
     >>> from glassnet.nn import Conv2d, ReLU
@@ -118,30 +119,30 @@ class Residual(Module):
     def __init__(self, body, shortcut=None, activation=None, shortcut_name: str = "shortcut"):
         super().__init__()
         if isinstance(body, dict):
-            self._body_names = list(body)
+            self.body_names = list(body)
             for name, m in body.items():
                 setattr(self, name, m)
         else:
-            self._body_names = ["body"]
+            self.body_names = ["body"]
             self.body = body
-        self._shortcut_name = shortcut_name
+        self.shortcut_name = shortcut_name
         if shortcut is not None:
             setattr(self, shortcut_name, shortcut)
-        self._act_name = None
+        self.activation_name = None
         if activation is not None:
-            self._act_name = "activation" if "relu" in self._body_names else "relu"
-            setattr(self, self._act_name, activation)
+            self.activation_name = "activation" if "relu" in self.body_names else "relu"
+            setattr(self, self.activation_name, activation)
 
     @property
     def shortcut(self):
-        return self._modules.get(self._shortcut_name)
+        return self._modules.get(self.shortcut_name)
 
     @property
     def act(self):
-        return self._modules.get(self._act_name) if self._act_name else None
+        return self._modules.get(self.activation_name) if self.activation_name else None
 
     def body_modules(self):
-        return [self._modules[n] for n in self._body_names]
+        return [self._modules[n] for n in self.body_names]
 
     def forward(self, x):
         h = x
