@@ -130,9 +130,26 @@ GRAD = [
 def test_spot_gradcheck(name, kw, size, checks):
     glassnet.manual_seed(2)
     m = get_model(name, num_classes=3, **kw)
+    _move_off_relu_kinks(m, np.random.default_rng(9))
     x = _batch((2, 1 if name == "lenet5" else 3, size, size), seed=3)
     report = glassnet.gradcheck(m, x, max_checks=checks, seed=4)
     assert report.ok and len(report.rows) == 1 + len(list(m.parameters()))
+
+
+def _move_off_relu_kinks(model, rng):
+    """Random BatchNorm shifts and statistics.
+
+    With fresh BatchNorm (beta = 0) a ReLU's exact zeros pass through a
+    bias-free convolution and the next BatchNorm as exact zeros, so the next
+    ReLU sits exactly on its kink, where a central difference measures half a
+    one-sided slope (ReLU'(0) = 0 by convention, as PyTorch). Chainer's
+    gradient check resamples such inputs; here the shifts make exact zeros
+    impossible, and the check measures the gradients it is meant to.
+    """
+    for m in model.modules():
+        if isinstance(m, glassnet.nn.BatchNorm2d) and m.affine:
+            m.bias.data = rng.normal(0, 0.5, m.bias.shape).astype(m.bias.dtype)
+            m.weight.data = rng.uniform(0.5, 1.5, m.weight.shape).astype(m.weight.dtype)
 
 
 def test_gradcheck_paper_inception_module_and_aux_head():
