@@ -29,14 +29,17 @@ def activations(model, image, normalize=None, layers=None):
 
     The input is the (1, C, H, W) array the model saw; the display image is (H, W) or (H, W, 3) in [0, 1].
 
-    ``layers``: names of units to keep (default: every conv/pool unit with a 4-D output).
+    ``layers``: names of units to keep (default: every conv/pool unit with feature maps larger than
+    1 x 1; a global pooling's 1 x 1 outputs are left out).
     """
     x, shown = prepare(image, normalize, model.dtype)
     with inspecting(model), Tap(model) as tap:
         logits_of(model, x)
     out = []
     for r in tap.records:
-        keep = r.name in layers if layers is not None else is_feature_layer(r.module)
+        keep = r.name in layers if layers is not None else (
+            is_feature_layer(r.module) and r.output.ndim == 4 and r.output.shape[2] * r.output.shape[3] > 1
+        )
         if keep and r.output.ndim == 4:
             out.append((r.name, r.module, r.output[0]))
     if layers is not None:
