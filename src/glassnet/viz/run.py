@@ -1,0 +1,205 @@
+"""A training run directory, as the pictures and the report read it.
+
+``glassnet train`` writes a run directory::
+
+    model.safetensors   the weights (PyTorch key names)
+    config.json         model name, num_classes, input shape, dataset, normalisation mean/std, class names, ...
+    history.json        per epoch: train_loss, train_acc, val_loss, val_acc, lr, seconds
+    curves.png          the training curves
+    metrics.json        written by ``glassnet evaluate``: test accuracy, loss, confusion matrix, ...
+
+The model and its configuration are loaded by :func:`glassnet.train.load_run`.
+:class:`Run` adds what the pictures need: the normalisation, the class names,
+the test split of the run's dataset, and the predictions on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..nn.module import no_grad
+
+
+def _get(config: dict, *keys, default=None):
+    """The first of ``keys`` present in ``config``; dotted keys look inside nested dicts."""
+    for key in keys:
+        node = config
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return node
+    return default
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: corrupt JSON ({e})") from e
+
+
+@dataclass
+class Run:
+    """A loaded run: ``model`` (evaluation mode), ``config`` and the directory ``path``."""
+
+    path: Path
+    model: object
+    config: dict
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def model_name(self) -> str:
+        return str(_get(self.config, "model", "model.name", "model_name", default=type(self.model).__name__))
+
+    @property
+    def normalize(self):
+        """(mean, std) per channel, or None when the run fed raw pixels in [0, 1]."""
+        mean = _get(self.config, "mean", "normalize.mean", "normalization.mean", "normalisation.mean", "data.mean")
+        std = _get(self.config, "std", "normalize.std", "normalization.std", "normalisation.std", "data.std")
+        if mean is None or std is None:
+            return None
+        return tuple(np.atleast_1d(mean).tolist()), tuple(np.atleast_1d(std).tolist())
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        size = _get(self.config, "input_size", "input_shape", "model.input_size")
+        if size is None:
+            size = getattr(self.model, "input_size", None)
+        if size is None:
+            raise ValueError(f"{self.path}: config.json gives no input size and {self.model_name} has none")
+        return tuple(int(s) for s in size)[-3:]
+
+    @property
+    def dataset_name(self):
+        d = _get(self.config, "dataset", "data.dataset", "data.name")
+        return d.get("name") if isinstance(d, dict) else d
+
+    @property
+    def class_names(self) -> list[str]:
+        names = _get(self.config, "class_names", "classes", "data.class_names")
+        if names is None:
+            k = _get(self.config, "num_classes", "model.num_classes")
+            names = [str(i) for i in range(int(k))] if k is not None else None
+        if names is None:
+            names = self.test_set().classes
+        return [str(n) for n in names]
+
+    def history(self):
+        """The per-epoch records of ``history.json``, or None when there is none."""
+        return _read_json(self.path / "history.json")
+
+    def metrics(self):
+        """``metrics.json`` (from ``glassnet evaluate``), or None."""
+        return _read_json(self.path / "metrics.json")
+
+    def test_set(self):
+        """The test split of the run's dataset (``data_root`` from the config when it names one)."""
+        if "test" not in self._cache:
+            from ..data import get_dataset
+
+            name = self.dataset_name
+            if name is None:
+                raise ValueError(f"{self.path}: config.json names no dataset")
+            root = _get(self.config, "data_root", "root", "data.root")
+            self._cache["test"] = get_dataset(name, root=root, train=False)
+        return self._cache["test"]
+
+    def test_image(self, index: int):
+        """(image, label) of the test split."""
+        ds = self.test_set()
+        if not -len(ds) <= index < len(ds):
+            raise ValueError(f"test image index {index} out of range: the test set has {len(ds)} images")
+        return ds.images[index], int(ds.labels[index])
+
+    def predictions(self, limit: int | None = None, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, predicted classes) on the first ``limit`` test images (all by default)."""
+        key = ("pred", limit)
+        if key not in self._cache:
+            ds = self.test_set()
+            n = len(ds) if limit is None else min(limit, len(ds))
+            self._cache[key] = ds.labels[:n], predict(self.model, ds.images[:n], self.normalize, batch_size)
+        return self._cache[key]
+
+    def confusion_matrix(self) -> np.ndarray:
+        """From ``metrics.json`` when it holds one for this model's classes, else computed on the test set."""
+        k = len(self.class_names)
+        m = (self.metrics() or {}).get("confusion_matrix")
+        if m is not None and np.shape(m) == (k, k):
+            return np.asarray(m, np.int64)
+        from .evaluation import confusion_matrix
+
+        labels, pred = self.predictions()
+        return confusion_matrix(labels, pred, k)
+
+
+def predict(model, images, normalize=None, batch_size: int = 500) -> np.ndarray:
+    """Predicted classes for raw images (N, C, H, W) (uint8, or floats in [0, 1]), in evaluation mode."""
+    images = np.asarray(images)
+    if normalize is not None:
+        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in normalize)
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    out = []
+    try:
+        with no_grad():
+            for i in range(0, len(images), batch_size):
+                x = images[i:i + batch_size].astype(np.float32)
+                if images.dtype == np.uint8:
+                    x /= 255.0
+                if normalize is not None:
+                    x = (x - mean) / std
+                out.append(np.argmax(model(x.astype(model.dtype, copy=False)), axis=1))
+    finally:
+        for m, flag in flags:
+            object.__setattr__(m, "training", flag)
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def open_run(run_dir) -> Run:
+    """Load a run directory with :func:`glassnet.train.load_run` (or :func:`load_run_files` without the trainer)."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such run directory")
+    try:
+        from ..train import load_run
+    except ModuleNotFoundError as e:
+        if e.name != "glassnet.train":
+            raise
+        load_run = load_run_files
+    model, config = load_run(path)
+    model.eval()
+    return Run(path, model, dict(config))
+
+
+def load_run_files(path) -> tuple[object, dict]:
+    """(model, config) from ``config.json`` and ``model.safetensors`` as laid out above.
+
+    The model is ``glassnet.models.get_model(config["model"], num_classes=config["num_classes"])``.
+    """
+    from ..io import load_json, load_model_weights
+    from ..models import get_model
+
+    path = Path(path)
+    config = load_json(path / "config.json")
+    name = _get(config, "model", "model.name", "model_name")
+    if not isinstance(name, str):
+        raise ValueError(f"{path / 'config.json'}: names no model (expected a \"model\" entry)")
+    kwargs = {}
+    k = _get(config, "num_classes", "model.num_classes")
+    if k is not None:
+        kwargs["num_classes"] = int(k)
+    model = get_model(name, **kwargs)
+    load_model_weights(model, path / "model.safetensors")
+    return model, config
