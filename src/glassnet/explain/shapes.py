@@ -1,0 +1,51 @@
+"""Argument checks and the worked output-shape formula shared by the explanations.
+
+>>> print(output_shape_lines(3, 2, 1, 0, "H")[0].text)
+H_out = ⌊(H + 2P − K)/S⌋ + 1 = ⌊(3 + 2·0 − 2)/1⌋ + 1 = 2
+"""
+
+from __future__ import annotations
+
+from .document import Raw
+
+MAX_ENTRIES = 1024  # a symbolic explanation is for reading: beyond this it is unreadable and slow
+
+
+def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints (each >= ``minimum``) -> a pair; a clear error otherwise."""
+    v = (value, value) if isinstance(value, int) else tuple(value)
+    if len(v) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(v) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return v
+
+
+def positive(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def check_small(entries: int, what: str) -> None:
+    if entries > MAX_ENTRIES:
+        raise ValueError(
+            f"{what} has {entries} entries; symbolic explanations are limited to {MAX_ENTRIES} "
+            "(they are meant to be read: try a smaller size)"
+        )
+
+
+def output_shape_lines(size: int, k: int, s: int, p: int, axis: str) -> list[Raw]:
+    """The formula ``⌊(H + 2P − K)/S⌋ + 1`` worked for one axis (floor division, as the layers)."""
+    out = (size + 2 * p - k) // s + 1
+    var = "H" if axis == "H" else "W"
+    text = f"{var}_out = ⌊({var} + 2P − K)/S⌋ + 1 = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {out}"
+    tex = (
+        rf"{var}_{{out}} = \left\lfloor \frac{{{var} + 2P - K}}{{S}} \right\rfloor + 1"
+        rf" = \left\lfloor \frac{{{size} + 2 \cdot {p} - {k}}}{{{s}}} \right\rfloor + 1 = {out}"
+    )
+    return [Raw(text, tex)]
+
+
+def output_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
