@@ -1,13 +1,13 @@
 """The lecture's derivations, generated from the layers' own code and checked against it.
 
 Each function returns an :class:`Explanation`: sections of equations built
-from SymPy symbols that were pushed through the same index rules the
-numeric layers run (``im2col``, ``pad2d``, ``windows``, ``conv2d_backward``,
-pooling backward). The element-by-element gradients are derived with
-``sympy.diff`` from the symbolic forward; the compact rules (correlation,
-full convolution with the rotated kernel, even spreading, argmax routing)
-come from the layer code; and every explanation records whether the two
-agree exactly (``explanation.checks``).
+from SymPy symbols that were pushed through the same code the numeric layers
+run (``pad2d``, ``im2col``, ``conv2d_forward``/``conv2d_backward``, the
+pooling and linear functions), as exact polynomials (:mod:`.poly`). The
+element-by-element gradients are derivatives of that symbolic forward; the
+compact rules (correlation, full convolution with the rotated kernel, even
+spreading, argmax routing) come from the layer code; and every explanation
+records whether the two agree exactly (``explanation.checks``).
 
 * :func:`conv`   convolution forward, dJ/dF, dJ/dX and the compact rules;
 * :func:`pool`   max / average pooling forward and backward routing;

@@ -7,7 +7,7 @@ How each part is produced (nothing is typed in by hand):
   + matrix product on object arrays); the printed sums list the terms of each
   ``im2col`` column, in the order the window is read;
 * element by element: ``∂J/∂F_ij = Σ dz_yx · ∂z_yx/∂F_ij`` with each
-  ``∂z_yx/∂F_ij`` from ``sympy.diff`` of the symbolic forward (same for X);
+  ``∂z_yx/∂F_ij`` the derivative of the symbolic forward (same for X);
 * compact rules: the layer's :func:`~glassnet.nn.functional.conv.conv2d_backward`
   run on symbols ``dz``, and the rules spelled out (correlation of X with the
   stride-dilated dZ; full convolution of the dilated, padded dZ with the
@@ -41,7 +41,7 @@ def conv(input=(3, 3), kernel=(2, 2), stride=1, padding=0, channels=1, bias=Fals
     or (height, width). Returns an :class:`Explanation` whose ``symbols`` are
     X (C, H, W), F (C, kh, kw), b, dZ (H_out, W_out) and whose ``results``
     are Z (H_out, W_out), dF (C, kh, kw), dX (C, H, W), db (element-by-element
-    sums from ``sympy.diff``) and dF_rule, dX_rule (the layer's backward).
+    sums, by differentiating the forward) and dF_rule, dX_rule (the layer's backward).
     """
     (H, W), (kh, kw) = pair(input, "input"), pair(kernel, "kernel")
     (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding", 0)
