@@ -158,7 +158,7 @@ def test_saliency_picture(model, test_set, tmp_path):
     assert im.get_cmap().name.startswith("RdBu_r") and im.get_clim()[0] == -im.get_clim()[1]
     path = viz.save(fig, tmp_path / "saliency.png")
     rgb = read_png(path, min_size=(900, 300))
-    assert rgb.shape[:2] == (390, 1050)
+    assert rgb.shape[:2] == (360, 1050)
 
 
 def test_saliency_of_a_colour_model_shows_the_gradient_magnitude():

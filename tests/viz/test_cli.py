@@ -20,10 +20,10 @@ HISTORY = [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.7 + 0.05 * e, "val
 def run_dir(model, test_set, tmp_path_factory):
     d = tmp_path_factory.mktemp("run")
     save_weights(d / "model.safetensors", model.state_dict())
-    config = {"model": "lenet5", "num_classes": 10, "input_size": [1, 28, 28], "dataset": "mnist-subset",
+    config = {"model": "lenet5", "num_classes": 10, "input_shape": [1, 28, 28], "dataset": "mnist-subset",
               "mean": list(NORMALIZE[0]), "std": list(NORMALIZE[1]), "class_names": test_set.classes}
     (d / "config.json").write_text(json.dumps(config))
-    (d / "history.json").write_text(json.dumps(HISTORY))
+    (d / "history.json").write_text(json.dumps({"epochs": HISTORY, "completed": True}))
     return d
 
 

@@ -115,7 +115,7 @@ def saliency(model, image, target=None, normalize=None, layer=None, class_names=
     s, shown = explain(model, image, target, normalize, layer)
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(s.probabilities))]
     pred = int(np.argmax(s.probabilities))
-    fig = new_figure(10.5, 3.9)
+    fig = new_figure(10.5, 3.6)
     axes = fig.subplots(1, 3)
     grey = shown.ndim == 2
     for ax in axes:

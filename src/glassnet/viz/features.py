@@ -74,7 +74,7 @@ def feature_maps(model, image, normalize=None, layers=None, max_channels: int = 
         ax.set_title(f"{name} \u00b7 {type(module).__name__}\n{a.shape[0]}\u00d7{a.shape[1]}\u00d7{a.shape[2]}{extra}",
                      fontsize=9)
         ax.set_label(f"layer {name}")
-        fig.colorbar(image, ax=ax, shrink=0.75, pad=0.02).ax.tick_params(labelsize=7)
+        fig.colorbar(image, ax=ax, shrink=0.75, pad=0.02).ax.tick_params(labelsize=8)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     fig.suptitle("Feature maps (channels tiled; one colour scale per layer)", fontsize=11)

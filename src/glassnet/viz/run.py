@@ -3,10 +3,12 @@
 ``glassnet train`` writes a run directory::
 
     model.safetensors   the weights (PyTorch key names)
-    config.json         model name, num_classes, input shape, dataset, normalisation mean/std, class names, ...
-    history.json        per epoch: train_loss, train_acc, val_loss, val_acc, lr, seconds
+    config.json         the run's TrainConfig: model, model_args, dataset, data_root, num_classes,
+                        input_shape, class_names, mean, std (normalisation), optimizer, ...
+    history.json        {"epochs": [{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}]}
     curves.png          the training curves
-    metrics.json        written by ``glassnet evaluate``: test accuracy, loss, confusion matrix, ...
+    metrics.json        test-split evaluation (also written by ``glassnet evaluate``): accuracy, loss,
+                        per_class_accuracy, confusion_matrix, ...
 
 The model and its configuration are loaded by :func:`glassnet.train.load_run`.
 :class:`Run` adds what the pictures need: the normalisation, the class names,
@@ -22,19 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from ..nn.module import no_grad
-
-
-def _get(config: dict, *keys, default=None):
-    """The first of ``keys`` present in ``config``; dotted keys look inside nested dicts."""
-    for key in keys:
-        node = config
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            return node
-    return default
 
 
 def _read_json(path: Path):
@@ -61,40 +50,29 @@ class Run:
 
     @property
     def model_name(self) -> str:
-        return str(_get(self.config, "model", "model.name", "model_name", default=type(self.model).__name__))
+        return str(self.config.get("model", type(self.model).__name__))
 
     @property
     def normalize(self):
-        """(mean, std) per channel, or None when the run fed raw pixels in [0, 1]."""
-        mean = _get(self.config, "mean", "normalize.mean", "normalization.mean", "normalisation.mean", "data.mean")
-        std = _get(self.config, "std", "normalize.std", "normalization.std", "normalisation.std", "data.std")
-        if mean is None or std is None:
-            return None
-        return tuple(np.atleast_1d(mean).tolist()), tuple(np.atleast_1d(std).tolist())
+        """(mean, std) per channel from the config, or None when the run fed raw pixels in [0, 1]."""
+        mean, std = self.config.get("mean"), self.config.get("std")
+        return None if mean is None or std is None else (tuple(mean), tuple(std))
 
     @property
     def input_size(self) -> tuple[int, int, int]:
-        size = _get(self.config, "input_size", "input_shape", "model.input_size")
+        size = self.config.get("input_shape") or getattr(self.model, "input_size", None)
         if size is None:
-            size = getattr(self.model, "input_size", None)
-        if size is None:
-            raise ValueError(f"{self.path}: config.json gives no input size and {self.model_name} has none")
-        return tuple(int(s) for s in size)[-3:]
+            raise ValueError(f"{self.path}: config.json gives no input_shape and {self.model_name} has no input_size")
+        return tuple(int(s) for s in size)
 
     @property
     def dataset_name(self):
-        d = _get(self.config, "dataset", "data.dataset", "data.name")
-        return d.get("name") if isinstance(d, dict) else d
+        return self.config.get("dataset")
 
     @property
     def class_names(self) -> list[str]:
-        names = _get(self.config, "class_names", "classes", "data.class_names")
-        if names is None:
-            k = _get(self.config, "num_classes", "model.num_classes")
-            names = [str(i) for i in range(int(k))] if k is not None else None
-        if names is None:
-            names = self.test_set().classes
-        return [str(n) for n in names]
+        names = self.config.get("class_names")
+        return [str(n) for n in (names if names is not None else self.test_set().classes)]
 
     def history(self):
         """The per-epoch records of ``history.json``, or None when there is none."""
@@ -112,8 +90,7 @@ class Run:
             name = self.dataset_name
             if name is None:
                 raise ValueError(f"{self.path}: config.json names no dataset")
-            root = _get(self.config, "data_root", "root", "data.root")
-            self._cache["test"] = get_dataset(name, root=root, train=False)
+            self._cache["test"] = get_dataset(name, root=self.config.get("data_root"), train=False)
         return self._cache["test"]
 
     def test_image(self, index: int):
@@ -186,20 +163,17 @@ def open_run(run_dir) -> Run:
 def load_run_files(path) -> tuple[object, dict]:
     """(model, config) from ``config.json`` and ``model.safetensors`` as laid out above.
 
-    The model is ``glassnet.models.get_model(config["model"], num_classes=config["num_classes"])``.
+    The model is ``glassnet.models.get_model(config["model"], num_classes=config["num_classes"],
+    **config["model_args"])``.
     """
     from ..io import load_json, load_model_weights
     from ..models import get_model
 
     path = Path(path)
     config = load_json(path / "config.json")
-    name = _get(config, "model", "model.name", "model_name")
+    name = config.get("model") if isinstance(config, dict) else None
     if not isinstance(name, str):
         raise ValueError(f"{path / 'config.json'}: names no model (expected a \"model\" entry)")
-    kwargs = {}
-    k = _get(config, "num_classes", "model.num_classes")
-    if k is not None:
-        kwargs["num_classes"] = int(k)
-    model = get_model(name, **kwargs)
+    model = get_model(name, num_classes=int(config["num_classes"]), **config.get("model_args", {}))
     load_model_weights(model, path / "model.safetensors")
     return model, config
