@@ -148,6 +148,8 @@ def test_curves_accept_every_history_form(tmp_path):
         np.testing.assert_allclose(as_columns(form)["val_acc"], cols["val_acc"])
     constant_lr = [dict(h, lr=0.1) for h in HISTORY]
     assert len(viz.curves(constant_lr).axes) == 2  # no learning-rate panel when it never changes
+    percent = [{"train_acc": 0.5, "val_acc": 1.0}, {"train_acc": 60.0, "val_acc": 0.9}]  # one scale for both
+    np.testing.assert_allclose(viz.curves(percent).axes[1].lines[1].get_ydata(), [1.0, 0.9])
     train_only = [{"train_loss": 1.0 / e} for e in range(1, 4)]
     fig = viz.curves(train_only)
     assert [line.get_label() for line in fig.axes[0].lines] == ["training"]

@@ -71,9 +71,10 @@ def as_columns(history) -> dict[str, np.ndarray]:
     return cols
 
 
-def _percent(a):
-    finite = a[np.isfinite(a)]
-    return a * 100 if finite.size and finite.max() <= 1.0 else a
+def percent_scale(h) -> float:
+    """100 when the accuracies are fractions (every recorded value <= 1), else 1; one decision for both series."""
+    values = np.concatenate([h[k][np.isfinite(h[k])] for k in ("train_acc", "val_acc") if k in h] or [np.zeros(0)])
+    return 100.0 if values.size == 0 or values.max() <= 1.0 else 1.0
 
 
 def curves(history, title: str | None = None):
@@ -86,7 +87,8 @@ def curves(history, title: str | None = None):
     fig = new_figure(4.3 * n, 3.6)
     axes = fig.subplots(1, n)
     marker = "o" if len(epochs) <= 30 else None
-    panels = [("loss", "loss (cross-entropy)", lambda a: a), ("acc", "accuracy (%)", _percent)]
+    scale = percent_scale(h)
+    panels = [("loss", "loss (cross-entropy)", lambda a: a), ("acc", "accuracy (%)", lambda a: a * scale)]
     for ax, (what, label, f) in zip(axes, panels, strict=False):
         for split, colour in (("train", TRAIN), ("val", VAL)):
             key = f"{split}_{what}"
@@ -104,7 +106,7 @@ def curves(history, title: str | None = None):
     acc_key = "val_acc" if "val_acc" in h and np.isfinite(h["val_acc"]).any() else "train_acc"
     if acc_key in h and np.isfinite(h[acc_key]).any():
         best = int(np.nanargmax(h[acc_key]))
-        acc = _percent(h[acc_key])
+        acc = h[acc_key] * scale
         which = "validation" if acc_key == "val_acc" else "training"
         axes[1].set_title(f"accuracy (best {which}: {acc[best]:.2f}% at epoch {epochs[best]:g})", fontsize=10)
         axes[1].axvline(epochs[best], color="0.6", ls=":", lw=1)

@@ -55,12 +55,12 @@ def _facts(run, accuracy) -> list:
     hist = run.history()
     epochs = seconds = best = None
     if hist is not None:
-        from .history import as_columns
+        from .history import as_columns, percent_scale
 
         h = as_columns(hist)
         epochs = len(h["epoch"])
         if "val_acc" in h and np.isfinite(h["val_acc"]).any():
-            acc = h["val_acc"] * (100 if np.nanmax(h["val_acc"]) <= 1 else 1)
+            acc = h["val_acc"] * percent_scale(h)
             best = f"{np.nanmax(acc):.2f}% (epoch {h['epoch'][int(np.nanargmax(acc))]:g})"
         rows = hist if isinstance(hist, list) else hist.get("epochs", hist.get("history", []))
         if isinstance(rows, list):
