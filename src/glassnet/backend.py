@@ -11,6 +11,8 @@ dtype('float32')
 
 from __future__ import annotations
 
+import os
+
 import numpy
 
 xp = numpy
@@ -62,3 +64,28 @@ def asarray(x, dtype=None):
 
 def is_floating(a) -> bool:
     return xp.issubdtype(a.dtype, xp.floating)
+
+
+# ------------------------------------------------------------------------------------------- fast paths
+_fast_paths = os.environ.get("GLASSNET_FAST", "1") != "0"
+
+
+def fast_paths_enabled() -> bool:
+    """Whether convolution and pooling take their fast paths (default; ``GLASSNET_FAST=0`` turns them off).
+
+    The fast paths compute the same sums as the readable reference paths
+    (chunked, threaded, with reused buffers); the tests compare the two.
+    """
+    return _fast_paths
+
+
+def set_fast_paths(enabled: bool) -> bool:
+    """Turn the fast paths on or off (off: the reference implementations); returns the previous setting.
+
+    >>> previous = set_fast_paths(False); fast_paths_enabled()
+    False
+    >>> _ = set_fast_paths(previous)
+    """
+    global _fast_paths
+    previous, _fast_paths = _fast_paths, bool(enabled)
+    return previous

@@ -9,6 +9,9 @@ from .module import Module
 class ReLU(Module):
     """a = max(z, 0); da/dz = 1 where z > 0, else 0.
 
+    Keeps its output a (not z) for backward: a > 0 exactly where z > 0, and
+    the next layer usually keeps a anyway, so this costs no memory.
+
     >>> import numpy as np
     >>> ReLU()(np.array([-1.0, 2.0]))
     array([0., 2.])
@@ -18,8 +21,9 @@ class ReLU(Module):
         super().__init__()  # `inplace` accepted for PyTorch compatibility; glassnet never aliases
 
     def forward(self, x):
-        self._save(x)
-        return A.relu_forward(x)
+        y = A.relu_forward(x)
+        self._save(y)
+        return y
 
     def backward(self, dy):
         return A.relu_backward(dy, self._saved())

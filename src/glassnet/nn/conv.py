@@ -108,3 +108,30 @@ class Conv2d(Module):
         if self.bias is None:
             s += ", bias=False"
         return s
+
+
+def skip_input_gradient(model: Module) -> list[Conv2d]:
+    """Let the convolution that reads the model's input skip dL/dx in backward; returns the layers marked.
+
+    Training needs no gradient with respect to the images, and PyTorch does
+    not compute it either (the input has no ``requires_grad``); for a first
+    convolution it is a full convolution as costly as the forward pass. The
+    layer found is the one at the head of the model's chain of `Sequential`
+    containers (LeNet's ``features.0``, ResNet's ``conv1``); it gets
+    ``needs_input_grad = False``, so ``model.backward(dy)`` then returns
+    ``None``. Set the flag back to ``True`` to get input gradients again
+    (saliency maps do: see :func:`glassnet.viz.hooks.inspecting`).
+
+    >>> from glassnet.models import lenet5
+    >>> [m.label for m in skip_input_gradient(lenet5())]
+    ['Conv2d (features.0)']
+    """
+    from .containers import Sequential
+
+    m = model
+    while isinstance(m, Sequential) and len(m):
+        m = m[0]
+    if isinstance(m, Conv2d):
+        m.needs_input_grad = False
+        return [m]
+    return []

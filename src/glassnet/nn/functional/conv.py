@@ -19,9 +19,10 @@ Backward, given dZ = dJ/dZ:
   i.e. ``dZ.reshape(F_out, N*H_out*W_out) @ im2col(X_pad).T``.
 * ``dX = full convolution of dZ with F rotated by 180 degrees``: dZ is first
   dilated by the stride (s-1 zeros between its entries), padded by
-  d*(k-1) on each side (minus the forward padding, which is cut away), and
-  then cross-correlated with ``rot180(F)`` whose in/out channel axes are
-  swapped. This is the same forward function, called on dZ.
+  d*(k-1) on each side, and then cross-correlated with ``rot180(F)`` whose
+  in/out channel axes are swapped; this gives the gradient of the padded
+  input, from which the forward padding is cut away. This is the same
+  forward function, called on dZ.
 
 Two paths compute these formulas. The **reference path**
 (:func:`conv2d_forward_reference`, :func:`conv2d_backward_reference`) is the
@@ -149,19 +150,17 @@ def conv2d_backward_reference(dZ, ctx, need_dX=True):
     dF = (dZm @ cols.T).reshape(F.shape)
     if not need_dX:
         return None, dF, db
-    # dX = full convolution of the stride-dilated dZ with the 180-degree-rotated kernel
+    # dX = full convolution of the stride-dilated dZ with the 180-degree-rotated kernel:
+    # pad the dilated dZ by d*(k-1) (plus the rows/columns the stride never reached), correlate
+    # with rot180(F) whose in/out channels are swapped, which gives dX_pad; then drop the padding.
     Hp, Wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
     rh = (Hp - dh * (kh - 1) - 1) % sh  # rows the forward stride never reached
     rw = (Wp - dw * (kw - 1) - 1) % sw
     dZd = dilate(dZ, (sh, sw))
-    full = (
-        dh * (kh - 1) - pads[0],
-        dh * (kh - 1) - pads[1] + rh,
-        dw * (kw - 1) - pads[2],
-        dw * (kw - 1) - pads[3] + rw,
-    )
+    full = (dh * (kh - 1), dh * (kh - 1) + rh, dw * (kw - 1), dw * (kw - 1) + rw)
     F_rot = B.xp.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, F_out, kh, kw)
-    dX, _ = conv2d_forward_reference(dZd, F_rot, None, 1, full, (dh, dw))
+    dXp, _ = conv2d_forward_reference(dZd, F_rot, None, 1, full, (dh, dw))  # (N, C, Hp, Wp)
+    dX = B.xp.ascontiguousarray(dXp[:, :, pads[0] : pads[0] + H, pads[2] : pads[2] + W])
     return dX, dF, db
 
 

@@ -1,0 +1,245 @@
+"""Threads for glassnet's kernels: a small pool, one BLAS thread inside it, and scratch buffers.
+
+Why (measured on the 2-core machines this library is tuned on, see
+docs/performance.md):
+
+* Two BLAS threads are unstable on the thin matrix products of a CNN
+  (a 6x25 @ 25x50176 product flips between 1 and 4 ms; on a busy machine a
+  64x400 @ 400x120 product took 15 ms with two threads, 0.4 ms with one),
+  and OpenBLAS's idle threads spin for a while after each product, taking
+  a core from whatever runs next. glassnet therefore runs NumPy's BLAS on
+  **one** thread (set once, at the first parallel region, through
+  threadpoolctl; undo it with ``threadpoolctl.threadpool_limits``) and
+  splits the batch itself: each task is a range of images. Without
+  threadpoolctl (the ``fast`` extra) glassnet cannot steer BLAS, so it runs
+  its tasks in the calling thread and leaves BLAS's threads alone.
+* Tasks are claimed dynamically (a shared counter), so a thread that the OS
+  deschedules does not hold the others up.
+* Each worker reuses its own scratch buffers (:func:`scratch`) instead of
+  allocating fresh temporaries on every call: fresh memory costs about
+  0.1 ms per MB on these machines (page faults).
+
+Results never depend on the number of threads: a reduction keeps one
+partial sum per *task* (the task split depends on the problem only) and
+adds the partial sums in task order.
+
+``GLASSNET_NUM_THREADS`` (environment) or :func:`set_num_threads` choose the
+number of threads; the default is the number of CPUs this process may use.
+
+>>> out = [0] * 5
+>>> def fill(t):
+...     out[t] = t * t
+>>> parallel_for(5, fill)
+>>> out
+[0, 1, 4, 9, 16]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+
+import numpy
+
+_num_threads = None
+_workers: list[threading.Thread] = []
+_inbox: list[queue.SimpleQueue] = []
+_done: queue.SimpleQueue = queue.SimpleQueue()
+_pool_lock = threading.Lock()
+_busy = threading.Lock()  # one parallel region at a time; a second caller runs its tasks itself
+_local = threading.local()
+_blas = None  # threadpoolctl controllers of NumPy's BLAS; False if unavailable
+_blas_taken = False
+
+
+def _default_threads() -> int:
+    env = os.environ.get("GLASSNET_NUM_THREADS")
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise ValueError(f"GLASSNET_NUM_THREADS must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise ValueError(f"GLASSNET_NUM_THREADS must be a positive integer, got {env!r}")
+        return n
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def get_num_threads() -> int:
+    """Threads glassnet's kernels use (``GLASSNET_NUM_THREADS``, else the usable CPUs)."""
+    global _num_threads
+    if _num_threads is None:
+        _num_threads = _default_threads()
+    return _num_threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in glassnet's kernels (1 = run everything in the calling thread)."""
+    global _num_threads
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"number of threads must be a positive int, got {n!r}")
+    _num_threads = n
+
+
+# ------------------------------------------------------------------------------------------- BLAS threads
+def _blas_controllers():
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # the `fast` extra is not installed: BLAS keeps its own threads
+            _blas = False
+        else:
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers or False
+    return _blas
+
+
+@contextlib.contextmanager
+def blas_threads(n: int):
+    """Run the body with NumPy's BLAS limited to ``n`` threads (needs threadpoolctl; else no-op)."""
+    ctls = _blas_controllers()
+    if not ctls:
+        yield
+        return
+    before = [c.get_num_threads() for c in ctls]
+    for c in ctls:
+        c.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for c, k in zip(ctls, before, strict=True):
+            c.set_num_threads(k)
+
+
+# ------------------------------------------------------------------------------------------- the pool
+def _worker(inbox: queue.SimpleQueue) -> None:
+    while True:
+        job = inbox.get()
+        if job is None:
+            return
+        try:
+            job()
+            _done.put(None)
+        except BaseException as e:  # handed to the caller, which re-raises it
+            _done.put(e)
+
+
+def _ensure_workers(n: int) -> None:
+    with _pool_lock:
+        while len(_workers) < n:
+            inbox = queue.SimpleQueue()
+            t = threading.Thread(target=_worker, args=(inbox,), name=f"glassnet-{len(_workers)}", daemon=True)
+            t.start()
+            _workers.append(t)
+            _inbox.append(inbox)
+
+
+def _forget_workers_after_fork() -> None:  # threads do not survive fork(): start new ones on demand
+    global _done, _pool_lock, _busy
+    _workers.clear()
+    _inbox.clear()
+    _done = queue.SimpleQueue()
+    _pool_lock = threading.Lock()
+    _busy = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers_after_fork)
+
+
+def _single_threaded_blas() -> bool:
+    """Put NumPy's BLAS on one thread, once; False if it cannot be steered (no threadpoolctl)."""
+    global _blas_taken
+    ctls = _blas_controllers()
+    if ctls and not _blas_taken:
+        for c in ctls:
+            c.set_num_threads(1)
+        _blas_taken = True
+    return bool(ctls)
+
+
+def parallel_for(n_tasks: int, fn, threads: int | None = None) -> None:
+    """Call ``fn(t)`` for t = 0 .. n_tasks-1, spread over the pool; BLAS runs single-threaded meanwhile.
+
+    The calling thread works too. Tasks are claimed in order from a shared
+    counter; the first exception raised by any task is re-raised here once
+    every thread has stopped.
+    """
+    n_threads = min(get_num_threads() if threads is None else threads, n_tasks)
+    if not _single_threaded_blas():
+        n_threads = 1
+    if n_threads <= 1 or not _busy.acquire(blocking=False):  # serial, or the pool is in use (nested call)
+        for t in range(n_tasks):
+            fn(t)
+        return
+    try:
+        _run_parallel(n_tasks, fn, n_threads)
+    finally:
+        _busy.release()
+
+
+def _run_parallel(n_tasks: int, fn, n_threads: int) -> None:
+    claim = iter(range(n_tasks)).__next__  # next() on a range iterator is atomic under the GIL
+    failed = []
+
+    def run():
+        while not failed:
+            try:
+                t = claim()
+            except StopIteration:
+                return
+            try:
+                fn(t)
+            except BaseException:
+                failed.append(True)
+                raise
+
+    helpers = n_threads - 1
+    _ensure_workers(helpers)
+    with blas_threads(1):
+        for i in range(helpers):
+            _inbox[i].put(run)
+        error = None
+        try:
+            run()
+        except BaseException as e:
+            error = e
+        for _ in range(helpers):
+            e = _done.get()
+            if error is None and e is not None:
+                error = e
+    if error is not None:
+        raise error
+
+
+# ------------------------------------------------------------------------------------------- scratch buffers
+def scratch(name: str, shape, dtype) -> numpy.ndarray:
+    """A reusable, uninitialised buffer of this thread, e.g. for one chunk's im2col columns.
+
+    The same ``name`` returns the same memory on the next call (grown when
+    too small), so a kernel that asks for it once per chunk allocates it
+    once per thread. Its contents are garbage: write before reading, and
+    do not keep it past the call that asked for it.
+    """
+    dtype = numpy.dtype(dtype)
+    size = 1
+    for s in shape:
+        size *= int(s)
+    nbytes = size * dtype.itemsize
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None:
+        bufs = _local.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[name] = numpy.empty(max(nbytes, 64), dtype=numpy.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def release_scratch() -> None:
+    """Free this thread's scratch buffers (they come back on the next call that needs them)."""
+    _local.bufs = {}

@@ -1,0 +1,260 @@
+"""The fast paths (chunked, threaded convolution; offset-loop pooling; ReLU on its output) against the
+readable reference paths they replace. Float64 results must agree to rounding; nothing here times anything."""
+
+import numpy as np
+import pytest
+
+import glassnet.backend as B
+from glassnet import _threads
+from glassnet.models import lenet5
+from glassnet.nn import Conv2d, Residual, Sequential
+from glassnet.nn.conv import skip_input_gradient
+from glassnet.nn.functional import _conv_fast, activation, pooling
+from glassnet.nn.functional.conv import (
+    conv2d_backward,
+    conv2d_backward_reference,
+    conv2d_forward,
+    conv2d_forward_reference,
+)
+from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
+
+
+@pytest.fixture
+def knobs():
+    """Restore the tuning knobs a test turns."""
+    saved = (_conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD, _threads.get_num_threads(), B.fast_paths_enabled())
+    yield
+    _conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD = saved[:2]
+    _threads.set_num_threads(saved[2])
+    B.set_fast_paths(saved[3])
+
+
+def random_conv(rng, dtype=np.float64):
+    kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+    sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    pads = tuple(int(v) for v in rng.integers(0, 4, 4))  # (top, bottom, left, right), asymmetric
+    H = dh * (kh - 1) + 1 + int(rng.integers(0, 9)) - pads[0] - pads[1]
+    W = dw * (kw - 1) + 1 + int(rng.integers(0, 9)) - pads[2] - pads[3]
+    H, W = max(H, 1), max(W, 1)
+    if H + pads[0] + pads[1] < dh * (kh - 1) + 1:
+        pads = (pads[0], pads[1] + dh * (kh - 1) + 1 - H - pads[0] - pads[1], pads[2], pads[3])
+    if W + pads[2] + pads[3] < dw * (kw - 1) + 1:
+        pads = (pads[0], pads[1], pads[2], pads[3] + dw * (kw - 1) + 1 - W - pads[2] - pads[3])
+    N, C, F_out = (int(v) for v in rng.integers(1, 6, 3))
+    X = rng.standard_normal((N, C, H, W)).astype(dtype)
+    F = rng.standard_normal((F_out, C, kh, kw)).astype(dtype)
+    b = rng.standard_normal(F_out).astype(dtype) if rng.random() < 0.7 else None
+    return X, F, b, (sh, sw), pads, (dh, dw)
+
+
+def assert_same_gradients(got, want, rtol, atol):
+    for g, w in zip(got, want, strict=True):
+        if w is None:
+            assert g is None
+        else:
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("method", ["auto", "full", "col2im"])
+@pytest.mark.parametrize("chunk_bytes", [1, 2000, 1 << 21])
+def test_conv_fast_path_matches_reference(method, chunk_bytes, knobs):
+    """Random strides, dilations, asymmetric padding; one image per chunk up to the whole batch in one."""
+    _conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD = chunk_bytes, method
+    rng = np.random.default_rng([["auto", "full", "col2im"].index(method), chunk_bytes])
+    for _ in range(25):
+        X, F, b, stride, pads, dil = random_conv(rng)
+        Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
+        Zr, ctx_r = conv2d_forward_reference(X, F, b, stride, pads, dil)
+        assert ctx[0] == "fast" and ctx_r[0] == "reference"
+        np.testing.assert_allclose(Z, Zr, rtol=1e-10, atol=1e-12)
+        dZ = rng.standard_normal(Z.shape)
+        need_dX = bool(rng.random() < 0.8)
+        got = conv2d_backward(dZ, ctx, need_dX)
+        assert_same_gradients(got, conv2d_backward_reference(dZ, ctx_r, need_dX), 1e-10, 1e-12)
+
+
+def test_asymmetric_padding_equals_convolving_the_padded_input(knobs):
+    """An independent check of (top, bottom, left, right) padding: the naive loops on np.pad(X)."""
+    rng = np.random.default_rng(21)
+    for _ in range(40):
+        X, F, b, stride, pads, dil = random_conv(rng)
+        Xp = np.pad(X, ((0, 0), (0, 0), pads[:2], pads[2:]))
+        want_Z = conv2d_naive(Xp, F, b, stride, (0, 0), dil)
+        dZ = rng.standard_normal(want_Z.shape)
+        dXp, want_dF, want_db = conv2d_backward_naive(dZ, Xp, F, stride, (0, 0), dil)
+        want_dX = dXp[:, :, pads[0] : pads[0] + X.shape[2], pads[2] : pads[2] + X.shape[3]]
+        for fast in (True, False):
+            B.set_fast_paths(fast)
+            Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
+            np.testing.assert_allclose(Z, want_Z, rtol=1e-10, atol=1e-12)
+            got = conv2d_backward(dZ, ctx)
+            want = (want_dX, want_dF, want_db if b is not None else None)
+            assert_same_gradients(got, want, 1e-10, 1e-12)
+
+
+def test_conv_fast_path_float32_keeps_dtype_and_accuracy(knobs):
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        X, F, b, stride, pads, dil = random_conv(rng, np.float32)
+        Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
+        Zr, ctx_r = conv2d_forward_reference(X, F, b, stride, pads, dil)
+        assert Z.dtype == np.float32
+        np.testing.assert_allclose(Z, Zr, rtol=1e-4, atol=1e-5)
+        dZ = rng.standard_normal(Z.shape).astype(np.float32)
+        assert_same_gradients(conv2d_backward(dZ, ctx), conv2d_backward_reference(dZ, ctx_r), 1e-4, 1e-4)
+
+
+def test_conv_results_do_not_depend_on_the_thread_count(knobs):
+    """Partial sums are kept per task and added in task order: bit-for-bit the same with 1 or 2 threads."""
+    _conv_fast.CHUNK_BYTES = 1  # one image per chunk, many tasks
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((13, 3, 9, 8))
+    F = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    dZ = rng.standard_normal((13, 4, 9, 8))
+    results = []
+    for threads in (1, 2):
+        _threads.set_num_threads(threads)
+        Z, ctx = conv2d_forward(X, F, b, 1, 1)
+        results.append((Z,) + conv2d_backward(dZ, ctx))
+    for a, c in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_conv_other_dtypes_take_the_reference_path():
+    """Object arrays (glassnet.explain runs the layer on SymPy symbols) and integers go the readable way."""
+    X = np.arange(1, 10, dtype=object).reshape(1, 1, 3, 3)
+    F = np.ones((1, 1, 2, 2), dtype=object)
+    Z, ctx = conv2d_forward(X, F, None)
+    assert ctx[0] == "reference" and Z.dtype == object
+    assert Z[0, 0].tolist() == [[12, 16], [24, 28]]
+    dX, dF, db = conv2d_backward(np.ones_like(Z), ctx)
+    assert dX[0, 0].tolist() == [[1, 2, 1], [2, 4, 2], [1, 2, 1]] and db is None
+
+
+def test_conv_switched_off_fast_paths_use_the_reference(knobs):
+    B.set_fast_paths(False)
+    X, F = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
+    Z, ctx = conv2d_forward(X, F, np.zeros(2))
+    assert ctx[0] == "reference" and Z.shape == (1, 2, 2, 2)
+
+
+def test_conv_mixed_dtype_gradient_falls_back_to_the_reference(knobs):
+    rng = np.random.default_rng(5)
+    X, F = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    Z, ctx = conv2d_forward(X, F, None, 2, 1)
+    dZ32 = rng.standard_normal(Z.shape).astype(np.float32)
+    _, ctx_r = conv2d_forward_reference(X, F, None, 2, 1)
+    assert_same_gradients(conv2d_backward(dZ32, ctx), conv2d_backward_reference(dZ32, ctx_r), 1e-12, 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_fast_path_matches_reference(kind, knobs):
+    rng = np.random.default_rng(11 if kind == "max" else 12)
+    fwd, bwd = {
+        "max": (pooling.max_pool2d_forward, pooling.max_pool2d_backward),
+        "avg": (pooling.avg_pool2d_forward, pooling.avg_pool2d_backward),
+    }[kind]
+    ref_fwd, ref_bwd = {
+        "max": (pooling.max_pool2d_forward_reference, pooling.max_pool2d_backward_reference),
+        "avg": (pooling.avg_pool2d_forward_reference, pooling.avg_pool2d_backward_reference),
+    }[kind]
+    for _ in range(60):
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        padding = (int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1)))
+        ceil_mode = bool(rng.random() < 0.4)
+        X = np.round(rng.standard_normal((2, 3, kh + int(rng.integers(0, 7)), kw + int(rng.integers(0, 7)))) * 2) / 2
+        extra = (bool(rng.random() < 0.5),) if kind == "avg" else ()
+        Y, ctx = fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
+        Yr, ctx_r = ref_fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
+        np.testing.assert_allclose(Y, Yr, rtol=1e-12, atol=1e-14)
+        if kind == "max":
+            np.testing.assert_array_equal(ctx[0], ctx_r[0])  # the same argmax, ties to the first
+        dY = rng.standard_normal(Y.shape)
+        np.testing.assert_allclose(bwd(dY, ctx), ref_bwd(dY, ctx_r), rtol=1e-12, atol=1e-14)
+
+
+def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():
+    X = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    Y, ctx = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
+    assert ctx[0].dtype == np.int8 and Y.dtype == np.float32
+    X[0, 1, 3, 2] = np.nan  # NaN wins its window, as PyTorch and the reference argmax
+    Y, ctx = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
+    Yr, ctx_r = pooling.max_pool2d_forward_reference(X, (2, 2), (2, 2))
+    np.testing.assert_array_equal(Y, Yr)
+    np.testing.assert_array_equal(ctx[0], ctx_r[0])
+    assert np.isnan(Y[0, 1, 1, 1])
+
+
+def test_relu_backward_from_its_output_equals_from_its_input():
+    Z = np.random.default_rng(1).standard_normal((3, 4, 5))
+    Z[0, 0, :2] = 0.0  # the kink gets 0
+    dA = np.random.default_rng(2).standard_normal(Z.shape)
+    A = activation.relu_forward(Z)
+    np.testing.assert_array_equal(activation.relu_backward(dA, A), activation.relu_backward(dA, Z))
+    np.testing.assert_array_equal(activation.relu_backward(dA, Z), np.where(Z > 0, dA, 0))
+
+
+def test_skip_input_gradient_marks_the_first_convolution_only():
+    net = lenet5().double()
+    marked = skip_input_gradient(net)
+    assert [m.label for m in marked] == ["Conv2d (features.0)"]
+    assert net.features[3].needs_input_grad
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28))
+    dy = np.random.default_rng(1).standard_normal((3, 10))
+    net(x)
+    assert net.backward(dy) is None
+    grads = [p.grad.copy() for p in net.parameters()]
+    net.zero_grad()
+    net.features[0].needs_input_grad = True
+    net(x)
+    assert net.backward(dy).shape == x.shape
+    for g, p in zip(grads, net.parameters(), strict=True):
+        np.testing.assert_allclose(g, p.grad, rtol=1e-12)
+
+
+def test_skip_input_gradient_leaves_branching_inputs_alone():
+    block = Sequential(Residual(Conv2d(2, 2, 3, padding=1)), Conv2d(2, 2, 1))
+    assert skip_input_gradient(block) == []
+    assert all(m.needs_input_grad for m in block.modules() if isinstance(m, Conv2d))
+
+
+def test_parallel_for_runs_every_task_once_and_reraises(knobs):
+    _threads.set_num_threads(2)
+    seen = []
+    _threads.parallel_for(50, seen.append)
+    assert sorted(seen) == list(range(50))
+
+    def boom(t):
+        if t == 7:
+            raise ValueError("task 7 failed")
+
+    with pytest.raises(ValueError, match="task 7 failed"):
+        _threads.parallel_for(20, boom)
+    nested = []
+    _threads.parallel_for(3, lambda t: _threads.parallel_for(4, lambda u: nested.append((t, u))))
+    assert sorted(nested) == [(t, u) for t in range(3) for u in range(4)]
+
+
+def test_thread_count_settings_are_checked(monkeypatch, knobs):
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive int"):
+            _threads.set_num_threads(bad)
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="GLASSNET_NUM_THREADS must be a positive integer, got 'two'"):
+        _threads._default_threads()
+    monkeypatch.setenv("GLASSNET_NUM_THREADS", "3")
+    assert _threads._default_threads() == 3
+
+
+def test_scratch_buffers_are_reused_and_grown():
+    a = _threads.scratch("test", (4, 8), np.float32)
+    a[...] = 1
+    b = _threads.scratch("test", (2, 8), np.float64)
+    assert b.ctypes.data == a.ctypes.data and b.shape == (2, 8) and b.dtype == np.float64
+    c = _threads.scratch("test", (100, 100), np.float64)
+    assert c.shape == (100, 100)
+    _threads.release_scratch()
