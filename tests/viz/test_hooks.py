@@ -104,3 +104,13 @@ def test_find_module_names_the_valid_layers():
     with pytest.raises(ValueError, match=r"no layer 'features.0'; valid names: 0, 1, 2, 3, 3.0"):
         find_module(net, "features.0")
     assert net(make_input()).shape == (1, 5)
+
+
+def test_importing_viz_loads_no_plotting_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, glassnet.viz, glassnet.cli.visualize, glassnet.cli.report; "
+            "print(sorted(m for m in ('matplotlib', 'PIL', 'safetensors') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
