@@ -1,0 +1,66 @@
+"""``glassnet evaluate RUN_DIR``: accuracy, per-class accuracy and confusion matrix of a trained run.
+
+    glassnet evaluate runs/lenet5-mnist-subset-20260101-120000
+    glassnet evaluate RUN_DIR --split train --data-dir ../shared/data/mnist
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a trained run",
+        description="Evaluate a run's model on its data set (test split by default): print the accuracy, the loss, "
+                    "the accuracy of each class and the confusion matrix (rows: true class, columns: predicted), "
+                    "and write them to RUN_DIR/metrics.json (metrics-train.json for --split train).",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by glassnet train")
+    p.add_argument("--split", choices=("test", "train"), default="test", help="which split (test)")
+    p.add_argument("--data-dir", metavar="DIR", help="directory of the data set's files (default: the run's)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..data import get_dataset
+    from ..io import save_json
+    from ..train.run import evaluate_split, load_run
+    from . import CLIError
+
+    model, config = load_run(args.run_dir)
+    root = args.data_dir if args.data_dir is not None else config.data_root
+    try:
+        ds = get_dataset(config.dataset, root=root, train=args.split == "train")
+    except FileNotFoundError as e:
+        raise CLIError(f"{e} (on the command line: --data-dir DIR)") from None
+    if [str(c) for c in ds.classes] != config.class_names or list(ds.images.shape[1:]) != config.input_shape:
+        raise CLIError(f"the {config.dataset} files in {root} do not match the run (classes or image size differ)")
+    metrics = evaluate_split(model, config, ds, args.split)
+    out = Path(args.run_dir) / ("metrics.json" if args.split == "test" else f"metrics-{args.split}.json")
+    save_json(out, metrics)
+    print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
+    if not args.json:
+        print(f"written to {out}")
+    return 0
+
+
+def format_metrics(m: dict) -> str:
+    """The accuracy line, a per-class table and the confusion matrix as text."""
+    names = m["class_names"]
+    lines = [f"{m['dataset']} {m['split']} split: {m['n']} images, accuracy {m['accuracy']:.2%}, "
+             f"loss {m['loss']:.4f}", "", "per-class accuracy:"]
+    width = max(len(n) for n in names)
+    cm = m["confusion_matrix"]
+    for name, acc, row in zip(names, m["per_class_accuracy"], cm, strict=True):
+        shown = "   n/a" if acc is None else f"{acc:7.2%}"
+        lines.append(f"  {name:>{width}}  {shown}  ({row[names.index(name)]}/{sum(row)})")
+    cell = max(width, max(len(str(v)) for row in cm for v in row), 3)
+    lines += ["", "confusion matrix (rows: true class, columns: predicted):",
+              " " * (width + 2) + "".join(f" {n[:cell]:>{cell}}" for n in names)]
+    for name, row in zip(names, cm, strict=True):
+        lines.append(f"  {name:>{width}}" + "".join(f" {v:>{cell}}" for v in row))
+    return "\n".join(lines)

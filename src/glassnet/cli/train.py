@@ -1,0 +1,135 @@
+"""``glassnet train``: train a model and write a run directory (weights, config, history, curves, test metrics).
+
+    glassnet train                                     # LeNet-5 on the shipped MNIST subset
+    glassnet train --dataset mnist --data-dir ../shared/data/mnist --epochs 12 --batch-size 128 --augment none
+    glassnet train --optimizer sgd --lr 0.05 --schedule cosine --out runs/sgd
+    glassnet train --resume runs/lenet5-mnist-subset-20260101-120000     # after Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+import warnings
+
+_EPILOG = """\
+The run directory holds config.json, history.json, model.safetensors, curves.png,
+metrics.json (test split) and checkpoint/ (for --resume). Ctrl-C stops after the
+current batch, saves a checkpoint and exits with status 130.
+"""
+
+
+def register(subparsers) -> None:
+    from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
+
+    d = TrainConfig()
+    p = subparsers.add_parser(
+        "train", help="train a model (default: LeNet-5 on the shipped MNIST subset)",
+        description="Train a model, print each epoch's loss and accuracy and the final test accuracy, and write "
+                    "a run directory. With no options: LeNet-5 on the MNIST subset shipped with glassnet.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a = p.add_argument
+    a("--model", metavar="NAME", help=f"model name, see glassnet.models.available_models() ({d.model})")
+    a("--arg", action="append", default=[], metavar="KEY=VALUE",
+      help="extra model argument, e.g. --arg width=0.5 (repeatable)")
+    a("--dataset", metavar="NAME", help=f"mnist-subset, mnist, fashion-mnist or cifar10 ({d.dataset})")
+    a("--data-dir", metavar="DIR", help="directory of the data set's files (default: ~/.cache/glassnet/<dataset>)")
+    a("--download", action="store_true", help="download missing data set files first")
+    a("--epochs", type=int, metavar="N", help=f"passes over the training split ({d.epochs})")
+    a("--batch-size", type=int, metavar="N", help=f"images per step ({d.batch_size})")
+    a("--lr", type=float, metavar="LR", help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
+    a("--optimizer", choices=OPTIMIZERS, help=f"({d.optimizer})")
+    a("--schedule", choices=SCHEDULES, help=f"learning-rate schedule ({d.schedule})")
+    a("--weight-decay", type=float, metavar="WD", help=f"({d.weight_decay})")
+    a("--momentum", type=float, metavar="M", help=f"for sgd and rmsprop ({d.momentum})")
+    a("--augment", choices=AUGMENTATIONS, help=f"training augmentation ({d.augment})")
+    a("--val-split", type=float, metavar="F", help=f"fraction of the training split held out for validation "
+                                                   f"({d.val_split}; 0: none)")
+    a("--early-stopping", type=int, metavar="PATIENCE", help="stop after this many epochs without improvement "
+                                                             "(0: off, the default)")
+    a("--monitor", choices=MONITORS, help=f"what early stopping watches ({d.monitor})")
+    a("--seed", type=int, metavar="N", help=f"seed of initialisation, split, batch order ({d.seed})")
+    a("--out", metavar="DIR", help="run directory (default: runs/<model>-<dataset>-<timestamp>)")
+    a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint (other options ignored)")
+    a("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+_FIELDS = {"model": "model", "dataset": "dataset", "data_dir": "data_root", "epochs": "epochs",
+           "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "schedule": "schedule",
+           "weight_decay": "weight_decay", "momentum": "momentum", "augment": "augment", "val_split": "val_split",
+           "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed"}
+
+
+def _model_args(items) -> dict:
+    from . import CLIError
+
+    kw = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise CLIError(f"--arg expects KEY=VALUE (e.g. width=0.5), got {item!r}")
+        try:
+            kw[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kw[key] = value
+    return kw
+
+
+def build_config(args):
+    """The TrainConfig of the command line: the defaults, overridden by the options given."""
+    from ..train.config import TrainConfig
+
+    given = {field: getattr(args, opt) for opt, field in _FIELDS.items() if getattr(args, opt) is not None}
+    if args.arg:
+        given["model_args"] = _model_args(args.arg)
+    return TrainConfig(**given)
+
+
+def run(args) -> int:
+    with warnings.catch_warnings():
+        # a diverging run overflows in many places; the trainer reports it once, naming epoch and step
+        warnings.filterwarnings("ignore", r"(overflow|invalid value) encountered", RuntimeWarning)
+        return _run(args)
+
+
+def _run(args) -> int:
+    from ..data import DownloadError
+    from ..train import TrainingInterrupted
+    from ..train.run import fit, resume
+    from . import CLIError
+
+    progress = False if args.no_progress else None
+
+    def log(line):
+        print(line, flush=True)
+
+    try:
+        if args.resume:
+            result = resume(args.resume, progress=progress, log=log)
+        else:
+            config = build_config(args)
+            if args.download:
+                _download(config)
+            result = fit(config, args.out, progress=progress, log=log)
+    except TrainingInterrupted as e:
+        print(f"glassnet train: {e.args[0]}", file=sys.stderr)
+        if e.checkpoint is not None:
+            run_dir = e.checkpoint.parent
+            print(f"glassnet train: resume with: glassnet train --resume {run_dir}", file=sys.stderr)
+        return 130
+    except FileNotFoundError as e:
+        raise CLIError(f"{e} (on the command line: --download, or --data-dir DIR)") from None
+    except DownloadError as e:
+        raise CLIError(str(e)) from None
+    return 0 if result.metrics is not None else 1
+
+
+def _download(config) -> None:
+    from ..data import get_dataset
+
+    if config.dataset != "mnist-subset":
+        for train in (True, False):
+            get_dataset(config.dataset, root=config.data_root, train=train, download=True)
