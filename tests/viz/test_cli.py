@@ -1,4 +1,4 @@
-"""``glassnet visualize`` and ``glassnet report`` on a run directory laid out as ``glassnet train`` writes it."""
+"""``glassnet visualize`` and ``glassnet report`` on a real run directory written by ``glassnet.train.fit``."""
 
 import base64
 import json
@@ -9,21 +9,15 @@ import pytest
 from conftest import NORMALIZE, read_png
 
 from glassnet.cli import main
-from glassnet.io import save_weights
+from glassnet.train import TrainConfig, fit, load_run
 from glassnet.viz.run import open_run
-
-HISTORY = [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.7 + 0.05 * e, "val_loss": 1.1 / e,
-            "val_acc": 0.68 + 0.05 * e, "lr": 0.05, "seconds": 2.5} for e in range(1, 5)]
 
 
 @pytest.fixture(scope="module")
-def run_dir(model, test_set, tmp_path_factory):
-    d = tmp_path_factory.mktemp("run")
-    save_weights(d / "model.safetensors", model.state_dict())
-    config = {"model": "lenet5", "num_classes": 10, "input_shape": [1, 28, 28], "dataset": "mnist-subset",
-              "mean": list(NORMALIZE[0]), "std": list(NORMALIZE[1]), "class_names": test_set.classes}
-    (d / "config.json").write_text(json.dumps(config))
-    (d / "history.json").write_text(json.dumps({"epochs": HISTORY, "completed": True}))
+def run_dir(tmp_path_factory):
+    """LeNet-5 trained by the library's trainer for 2 epochs on the shipped MNIST subset (a few seconds)."""
+    d = tmp_path_factory.mktemp("runs") / "lenet5"
+    fit(TrainConfig(epochs=2, batch_size=128, val_split=0.1, seed=0), d, progress=False)
     return d
 
 
@@ -32,15 +26,19 @@ def visualize(capsys, *argv):
     return capsys.readouterr().out.strip()
 
 
-def test_run_loads_the_model_and_its_data(run_dir, model, test_set):
+def test_run_loads_the_model_and_its_data(run_dir, test_set):
     run = open_run(run_dir)
+    model, _ = load_run(run_dir)
     for (k, a), b in zip(run.model.state_dict().items(), model.state_dict().values(), strict=True):
         np.testing.assert_array_equal(a, b, err_msg=k)
     assert run.normalize == NORMALIZE and run.input_size == (1, 28, 28) and run.class_names == test_set.classes
-    labels, pred = run.predictions(limit=200)
+    labels, pred = run.predictions()
     x = ((test_set.images[:200] / 255.0 - NORMALIZE[0][0]) / NORMALIZE[1][0]).astype(np.float32)
-    np.testing.assert_array_equal(pred, model(x).argmax(1))
-    assert (pred == labels).mean() > 0.85
+    np.testing.assert_array_equal(pred[:200], model(x).argmax(1))
+    # the same predictions as the trainer's own evaluation of the test split
+    metrics = run.metrics()
+    assert (pred == labels).mean() == metrics["accuracy"] > 0.9
+    np.testing.assert_array_equal(run.confusion_matrix(), metrics["confusion_matrix"])
 
 
 def test_visualize_every_kind(run_dir, capsys, tmp_path, test_set):
@@ -119,8 +117,13 @@ def test_report_uses_the_evaluated_confusion_matrix(run_dir, capsys, tmp_path):
     shutil.copytree(run_dir, d, ignore=shutil.ignore_patterns("viz"))
     m = np.diag(np.full(10, 200))
     m[3, 5], m[3, 3] = 7, 193
-    (d / "metrics.json").write_text(json.dumps({"accuracy": 0.9965, "confusion_matrix": m.tolist()}))
+    metrics = json.loads((d / "metrics.json").read_text())
+    (d / "metrics.json").write_text(json.dumps(dict(metrics, confusion_matrix=m.tolist())))
     assert main(["report", str(d), "--images", "0"]) == 0
     page = (d / "report.html").read_text(encoding="utf-8")
     assert "99.65% on 2000 test images" in page and "metrics.json (glassnet evaluate)" in page
     assert page.count("<img ") == 4
+    (d / "metrics.json").unlink()  # without it: computed on the whole test set
+    assert main(["report", str(d), "--images", "0"]) == 0
+    page = (d / "report.html").read_text(encoding="utf-8")
+    assert "from the whole test set" in page and "99.65%" not in page

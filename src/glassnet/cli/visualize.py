@@ -117,7 +117,7 @@ def figure_for(run, args):
             from . import CLIError
 
             raise CLIError(f"{run.path}: no history.json (is this a run directory written by glassnet train?)")
-        return viz.curves(history, title=f"{run.name}: {run.model_name}"), "curves"
+        return viz.curves(history, title=f"{run.name} ({run.model_name} on {run.dataset_name})"), "curves"
     if what == "confusion":
         return viz.confusion(run.confusion_matrix(), run.class_names,
                              title=f"{run.name}: {run.model_name} on the {run.dataset_name} test set"), "confusion"

@@ -145,35 +145,9 @@ def predict(model, images, normalize=None, batch_size: int = 500) -> np.ndarray:
 
 
 def open_run(run_dir) -> Run:
-    """Load a run directory with :func:`glassnet.train.load_run` (or :func:`load_run_files` without the trainer)."""
+    """Load a run directory with :func:`glassnet.train.load_run` (errors name the directory and what to do)."""
+    from ..train import load_run
+
     path = Path(run_dir)
-    if not path.is_dir():
-        raise ValueError(f"{path}: no such run directory")
-    try:
-        from ..train import load_run
-    except ModuleNotFoundError as e:
-        if e.name != "glassnet.train":
-            raise
-        load_run = load_run_files
     model, config = load_run(path)
-    model.eval()
-    return Run(path, model, dict(config))
-
-
-def load_run_files(path) -> tuple[object, dict]:
-    """(model, config) from ``config.json`` and ``model.safetensors`` as laid out above.
-
-    The model is ``glassnet.models.get_model(config["model"], num_classes=config["num_classes"],
-    **config["model_args"])``.
-    """
-    from ..io import load_json, load_model_weights
-    from ..models import get_model
-
-    path = Path(path)
-    config = load_json(path / "config.json")
-    name = config.get("model") if isinstance(config, dict) else None
-    if not isinstance(name, str):
-        raise ValueError(f"{path / 'config.json'}: names no model (expected a \"model\" entry)")
-    model = get_model(name, num_classes=int(config["num_classes"]), **config.get("model_args", {}))
-    load_model_weights(model, path / "model.safetensors")
-    return model, config
+    return Run(path, model.eval(), dict(config))
