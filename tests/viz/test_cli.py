@@ -62,9 +62,18 @@ def test_visualize_saliency_of_an_image_file(run_dir, capsys, tmp_path, test_set
 
     digit = test_set.images[3, 0]
     Image.fromarray(255 - digit).resize((56, 56)).save(tmp_path / "paper.png")  # dark ink on light paper, larger
-    out = visualize(capsys, run_dir, "saliency", tmp_path / "paper.png", "--invert", "--target",
-                    test_set.classes[test_set.labels[3]], "--out", tmp_path / "s.png")
+    label = test_set.classes[test_set.labels[3]]
+    out = visualize(capsys, run_dir, "saliency", tmp_path / "paper.png", "--target", label, "--out", tmp_path / "s.png")
     read_png(out, min_size=(900, 300))
+    from glassnet.cli.visualize import load_input
+
+    run = open_run(run_dir)
+    for invert in ("auto", "yes"):  # auto: a light border on dark training data -> inverted back to light ink
+        x, stem, _ = load_input(run, str(tmp_path / "paper.png"), invert)
+        assert stem == "paper" and x.shape == (1, 28, 28) and x.dtype == np.float32
+        assert x[0, 0, 0] == 0.0 and x.max() > 0.9
+    x, _, _ = load_input(run, str(tmp_path / "paper.png"), "no")
+    assert x[0, 0, 0] == 1.0
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -72,6 +81,7 @@ def test_visualize_saliency_of_an_image_file(run_dir, capsys, tmp_path, test_set
     (["{run}", "maximize", "--channels", "a-b"], "--channels expects a list such as 0,3,5 or 0-7, got 'a-b'"),
     (["{run}", "saliency", "--target", "12"], "--target: class index must be in 0..9, got 12"),
     (["{run}", "features", "test:x"], "IMAGE test:N expects an integer N, got 'test:x'"),
+    (["{run}", "saliency", "missing.png"], "missing.png: no such file"),
     (["{run}", "features", "test:5000"], "test image index 5000 out of range: the test set has 2000 images"),
     (["{run}", "filters", "--layer", "features.1"], "layer 'features.1' is a ReLU, not a convolution"),
     (["{run}", "curves", "--out", "x.pdf"], "expected png or svg, got 'pdf'"),

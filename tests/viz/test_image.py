@@ -1,10 +1,10 @@
-"""Image helpers: model input and display form, bilinear resize (against PyTorch), mosaics, image files."""
+"""Image helpers: model input and display form, bilinear resize (against PyTorch), mosaics."""
 
 import numpy as np
 import pytest
 from viz_reference import FIXTURE, RESIZE_CASES, resize_inputs, resize_torch
 
-from glassnet.viz.image import load_image, mosaic, prepare, resize_bilinear
+from glassnet.viz.image import mosaic, prepare, resize_bilinear
 
 golden = np.load(FIXTURE, allow_pickle=False)
 
@@ -68,24 +68,3 @@ def test_mosaic_tiles_with_nan_gaps():
     assert m.shape == (2 * 2 + 1, 3 * 3 + 2)
     np.testing.assert_array_equal(m[3:5, 4:7], maps[4])
     assert np.isnan(m[2]).all() and np.isnan(m[3:, 8:]).all()
-
-
-def test_load_image_converts_resizes_and_inverts(tmp_path):
-    from PIL import Image
-
-    a = np.zeros((56, 40, 3), np.uint8)
-    a[:, :20] = 255  # left half white
-    Image.fromarray(a).save(tmp_path / "half.png")
-    grey = load_image(tmp_path / "half.png", (1, 28, 28))
-    assert grey.shape == (1, 28, 28) and grey.dtype == np.uint8
-    assert grey[0, :, :10].min() == 255 and grey[0, :, -10:].max() == 0
-    inv = load_image(tmp_path / "half.png", (1, 28, 28), invert=True)
-    np.testing.assert_array_equal(inv, 255 - grey)
-    assert load_image(tmp_path / "half.png", (3, 8, 8)).shape == (3, 8, 8)
-    with pytest.raises(ValueError, match="no such image file"):
-        load_image(tmp_path / "nope.png", (1, 28, 28))
-    (tmp_path / "text.png").write_text("not an image")
-    with pytest.raises(ValueError, match="not an image file"):
-        load_image(tmp_path / "text.png", (1, 28, 28))
-    with pytest.raises(ValueError, match="1 or 3 input channels, not 2"):
-        load_image(tmp_path / "half.png", (2, 28, 28))

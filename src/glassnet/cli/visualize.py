@@ -3,13 +3,14 @@
     glassnet visualize runs/lenet5 filters                      # first convolution's kernels
     glassnet visualize runs/lenet5 filters --layer features.3
     glassnet visualize runs/lenet5 features test:7              # the 8th test image of the run's dataset
-    glassnet visualize runs/lenet5 saliency my_digit.png --invert --target 3
+    glassnet visualize runs/lenet5 saliency my_digit.png --target 3
     glassnet visualize runs/lenet5 curves --out curves.svg
     glassnet visualize runs/lenet5 confusion
     glassnet visualize runs/lenet5 maximize --layer features.4 --channels 0-7
 
-IMAGE is an image file (converted to the model's channels and size) or
-``test:N``; default ``test:0``. Without ``--out`` the picture goes to
+IMAGE is an image file (read as ``glassnet predict`` reads it: converted to
+the model's channels and size, dark-on-light inverted) or ``test:N``;
+default ``test:0``. Without ``--out`` the picture goes to
 ``RUN_DIR/viz/<what>[-<image>].png``. The path written is printed.
 """
 
@@ -40,7 +41,8 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=200, metavar="N", help="maximize: gradient-ascent steps (200)")
     p.add_argument("--max-channels", type=int, default=16, metavar="N",
                    help="features: channels shown per layer (16)")
-    p.add_argument("--invert", action="store_true", help="invert an image file (dark digit on light paper)")
+    p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                   help="invert an image file's grey levels: auto (light border and dark training data), yes, no")
     p.set_defaults(func=run)
 
 
@@ -60,9 +62,13 @@ def parse_channels(text: str | None):
     return out
 
 
-def load_input(run, spec: str | None, invert: bool = False):
-    """(raw image (C, H, W), short name for file names, true label or None) for ``test:N`` or an image file."""
-    from ..viz.image import load_image
+def load_input(run, spec: str | None, invert: str = "auto"):
+    """(raw image (C, H, W), short name for file names, true label or None) for ``test:N`` or an image file.
+
+    Image files are read as ``glassnet predict`` reads them (grey or RGB, resized, inverted when asked or,
+    with ``"auto"``, when the border is light and the training images were dark).
+    """
+    from ..train.predict import load_image, needs_inversion
     from . import CLIError
 
     spec = spec or "test:0"
@@ -74,7 +80,11 @@ def load_input(run, spec: str | None, invert: bool = False):
         image, label = run.test_image(index)
         return image, f"test{index}", label
     path = Path(spec)
-    return load_image(path, run.input_size, invert=invert), path.stem, None
+    x = load_image(path, run.input_size)
+    mean = run.normalize[0] if run.normalize is not None else (0.0,)
+    if invert == "yes" or (invert == "auto" and needs_inversion(x, mean)):
+        x = 1.0 - x
+    return x, path.stem, None
 
 
 def parse_target(run, text):

@@ -1,10 +1,11 @@
-"""The confusion matrix of a classifier, with per-class accuracy.
+"""The picture of a classifier's confusion matrix, with per-class accuracy.
 
 M[i, j] = number of test samples of true class i predicted as class j, so
 the diagonal holds the correct ones, row i sums to the number of samples of
 class i, and the per-class accuracy (recall) is M[i, i] / sum_j M[i, j].
 Cells are coloured by the row fraction M[i, j] / sum_j M[i, j], so classes
-of different sizes compare fairly, and print their counts.
+of different sizes compare fairly, and print their counts. The counts come
+from :func:`glassnet.train.metrics.confusion_matrix` (re-exported here).
 
 >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], 3).tolist()
 [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
@@ -14,26 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..train.metrics import confusion_matrix, per_class_accuracy
 from .figure import new_figure
 
-
-def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
-    """(K, K) int64 counts, rows = true class, columns = predicted class."""
-    t, p = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
-    if t.shape != p.shape:
-        raise ValueError(f"confusion_matrix: {t.size} true labels but {p.size} predictions")
-    for name, a in (("true labels", t), ("predictions", p)):
-        if a.size and (a.min() < 0 or a.max() >= num_classes):
-            raise ValueError(f"confusion_matrix: {name} must lie in 0..{num_classes - 1}, got {a.min()}..{a.max()}")
-    return np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def per_class_accuracy(matrix) -> np.ndarray:
-    """M[i, i] / sum_j M[i, j] (NaN for a class with no samples)."""
-    m = np.asarray(matrix, np.float64)
-    rows = m.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(rows > 0, np.diag(m) / rows, np.nan)
+__all__ = ["confusion", "confusion_matrix", "per_class_accuracy"]
 
 
 def _check(matrix, class_names):

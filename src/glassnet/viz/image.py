@@ -1,4 +1,4 @@
-"""Images in and out of the pictures: model input, display form, resizing, channel mosaics, files.
+"""Images in and out of the pictures: model input, display form, resizing, channel mosaics.
 
 An *image* given to a picture is one sample: (H, W), (C, H, W) or
 (1, C, H, W); uint8 pixels (0..255) or floats. With ``normalize=(mean,
@@ -94,27 +94,3 @@ def mosaic(maps: np.ndarray, columns: int | None = None, gap: int = 1) -> np.nda
         r, c = divmod(i, cols)
         out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = maps[i]
     return out
-
-
-def load_image(path, shape: tuple[int, int, int], invert: bool = False) -> np.ndarray:
-    """Read an image file (PNG, JPEG, ...) as uint8 (C, H, W) for a model taking ``shape`` = (C, H, W).
-
-    Converted to grey (C = 1) or RGB (C = 3) and resized (bilinear) to H x W;
-    ``invert`` turns dark-on-light into light-on-dark (MNIST digits are white on black).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    c, h, w = shape
-    if c not in (1, 3):
-        raise ValueError(f"{path}: can only feed image files to models with 1 or 3 input channels, not {c}")
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
-            a = np.asarray(im, dtype=np.uint8)
-    except FileNotFoundError as e:
-        raise ValueError(f"{path}: no such image file") from e
-    except UnidentifiedImageError as e:
-        raise ValueError(f"{path}: not an image file Pillow can read") from e
-    if invert:
-        a = 255 - a
-    return a[None] if c == 1 else np.moveaxis(a, -1, 0)

@@ -95,8 +95,8 @@ def build_report(run, images: int = 3, max_test: int | None = None) -> str:
     ``max_test``: evaluate the confusion matrix on at most this many test
     images (all by default; ``metrics.json``'s matrix is used when present).
     """
+    from ..train.metrics import confusion_matrix
     from . import confusion, curves, feature_maps, filters, saliency
-    from .evaluation import confusion_matrix
     from .hooks import conv_layers
 
     k = len(run.class_names)

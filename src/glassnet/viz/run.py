@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..nn.module import no_grad
-
 
 def _read_json(path: Path):
     try:
@@ -100,48 +98,35 @@ class Run:
             raise ValueError(f"test image index {index} out of range: the test set has {len(ds)} images")
         return ds.images[index], int(ds.labels[index])
 
-    def predictions(self, limit: int | None = None, batch_size: int = 500) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, predicted classes) on the first ``limit`` test images (all by default)."""
+    def predictions(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, predicted classes) on the first ``limit`` test images (all by default).
+
+        Computed as ``glassnet evaluate`` does: the run's normalisation, batches of 500,
+        :func:`glassnet.train.metrics.evaluate`.
+        """
         key = ("pred", limit)
         if key not in self._cache:
+            from ..data import ArrayDataset, DataLoader, Normalize
+            from ..train.metrics import evaluate
+
             ds = self.test_set()
-            n = len(ds) if limit is None else min(limit, len(ds))
-            self._cache[key] = ds.labels[:n], predict(self.model, ds.images[:n], self.normalize, batch_size)
+            if limit is not None and limit < len(ds):
+                ds = ArrayDataset(ds.images[:limit], ds.labels[:limit], ds.classes)
+            norm = Normalize(*self.normalize) if self.normalize is not None else None
+            r = evaluate(self.model, DataLoader(ds, batch_size=500, transform=norm))
+            self._cache[key] = r["targets"], r["pred"]
         return self._cache[key]
 
     def confusion_matrix(self) -> np.ndarray:
         """From ``metrics.json`` when it holds one for this model's classes, else computed on the test set."""
+        from ..train.metrics import confusion_matrix
+
         k = len(self.class_names)
         m = (self.metrics() or {}).get("confusion_matrix")
         if m is not None and np.shape(m) == (k, k):
             return np.asarray(m, np.int64)
-        from .evaluation import confusion_matrix
-
         labels, pred = self.predictions()
         return confusion_matrix(labels, pred, k)
-
-
-def predict(model, images, normalize=None, batch_size: int = 500) -> np.ndarray:
-    """Predicted classes for raw images (N, C, H, W) (uint8, or floats in [0, 1]), in evaluation mode."""
-    images = np.asarray(images)
-    if normalize is not None:
-        mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in normalize)
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    out = []
-    try:
-        with no_grad():
-            for i in range(0, len(images), batch_size):
-                x = images[i:i + batch_size].astype(np.float32)
-                if images.dtype == np.uint8:
-                    x /= 255.0
-                if normalize is not None:
-                    x = (x - mean) / std
-                out.append(np.argmax(model(x.astype(model.dtype, copy=False)), axis=1))
-    finally:
-        for m, flag in flags:
-            object.__setattr__(m, "training", flag)
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
 def open_run(run_dir) -> Run:
