@@ -125,3 +125,18 @@ def test_an_existing_run_is_not_overwritten(trained_run, tmp_path, capsys, tiny_
     assert (trained_run / "model.safetensors").read_bytes() == before
     assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
     one_line_error(capsys, "no such run directory")
+
+
+def test_resume_refuses_options_that_would_change_the_run(trained_run, capsys):
+    assert main(["train", "--resume", str(trained_run), "--epochs", "5", "--lr-step", "2"]) == 2
+    one_line_error(capsys, "--resume continues a run with its own config.json; drop --epochs, --lr-step")
+
+
+def test_step_schedule_options_reach_the_config(tiny_mnist, tmp_path):
+    out = tmp_path / "run"
+    assert main(train_args(tiny_mnist, out, "--schedule", "step", "--lr-step", "1", "--lr-gamma", "0.5",
+                           "--lr", "0.004", "--weight-decay", "0.0001")) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["lr_step"], config["lr_gamma"], config["weight_decay"]) == (1, 0.5, 0.0001)
+    history = json.loads((out / "history.json").read_text())["epochs"]
+    assert [h["lr"] for h in history] == [0.004, 0.002]

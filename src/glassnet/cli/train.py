@@ -40,9 +40,11 @@ def register(subparsers) -> None:
     a("--epochs", type=int, metavar="N", help=f"passes over the training split ({d.epochs})")
     a("--batch-size", type=int, metavar="N", help=f"images per step ({d.batch_size})")
     a("--lr", type=float, metavar="LR", help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
-    a("--optimizer", choices=OPTIMIZERS, help=f"({d.optimizer})")
+    a("--optimizer", choices=OPTIMIZERS, help=f"optimizer ({d.optimizer})")
     a("--schedule", choices=SCHEDULES, help=f"learning-rate schedule ({d.schedule})")
-    a("--weight-decay", type=float, metavar="WD", help=f"({d.weight_decay})")
+    a("--lr-step", type=int, metavar="N", help=f"--schedule step: epochs between decays ({d.lr_step})")
+    a("--lr-gamma", type=float, metavar="G", help=f"--schedule step: factor of each decay ({d.lr_gamma})")
+    a("--weight-decay", type=float, metavar="WD", help=f"weight decay ({d.weight_decay})")
     a("--momentum", type=float, metavar="M", help=f"for sgd and rmsprop ({d.momentum})")
     a("--augment", choices=AUGMENTATIONS, help=f"training augmentation ({d.augment})")
     a("--val-split", type=float, metavar="F", help=f"fraction of the training split held out for validation "
@@ -52,15 +54,17 @@ def register(subparsers) -> None:
     a("--monitor", choices=MONITORS, help=f"what early stopping watches ({d.monitor})")
     a("--seed", type=int, metavar="N", help=f"seed of initialisation, split, batch order ({d.seed})")
     a("--out", metavar="DIR", help="run directory (default: runs/<model>-<dataset>-<timestamp>)")
-    a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint (other options ignored)")
+    a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, with its own config.json")
     a("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
-_FIELDS = {"model": "model", "dataset": "dataset", "data_dir": "data_root", "epochs": "epochs",
-           "batch_size": "batch_size", "lr": "lr", "optimizer": "optimizer", "schedule": "schedule",
-           "weight_decay": "weight_decay", "momentum": "momentum", "augment": "augment", "val_split": "val_split",
-           "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed"}
+_FIELDS = {  # option (argparse dest) -> TrainConfig field
+    "model": "model", "dataset": "dataset", "data_dir": "data_root", "epochs": "epochs", "batch_size": "batch_size",
+    "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
+    "weight_decay": "weight_decay", "momentum": "momentum", "augment": "augment", "val_split": "val_split",
+    "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed",
+}
 
 
 def _model_args(items) -> dict:
@@ -108,6 +112,10 @@ def _run(args) -> int:
 
     try:
         if args.resume:
+            given = [f"--{opt.replace('_', '-')}" for opt in _FIELDS if getattr(args, opt) is not None]
+            given += ["--arg"] * bool(args.arg) + ["--out"] * bool(args.out) + ["--download"] * args.download
+            if given:
+                raise CLIError(f"--resume continues a run with its own config.json; drop {', '.join(given)}")
             result = resume(args.resume, progress=progress, log=log)
         else:
             config = build_config(args)
