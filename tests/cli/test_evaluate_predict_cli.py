@@ -113,3 +113,14 @@ def test_help_of_each_command(capsys):
             main([command, "--help"])
         assert e.value.code == 0
         assert "RUN_DIR" in capsys.readouterr().out
+
+
+def test_automatic_inversion_only_for_grey_runs_trained_on_dark_images():
+    from glassnet.train.predict import needs_inversion
+
+    light_border = np.ones((1, 8, 8))
+    light_border[:, 2:6, 2:6] = 0.0
+    assert needs_inversion(light_border, [0.1307])
+    assert not needs_inversion(1.0 - light_border, [0.1307])  # already light on dark
+    assert not needs_inversion(light_border, [0.8])  # the training images were light
+    assert not needs_inversion(np.ones((3, 8, 8)), [0.49, 0.48, 0.45])  # colour photos: never

@@ -12,6 +12,7 @@ import argparse
 import ast
 import sys
 import warnings
+from pathlib import Path
 
 _EPILOG = """\
 The run directory holds config.json, history.json, model.safetensors, curves.png,
@@ -87,6 +88,8 @@ def build_config(args):
     from ..train.config import TrainConfig
 
     given = {field: getattr(args, opt) for opt, field in _FIELDS.items() if getattr(args, opt) is not None}
+    if "data_root" in given:  # absolute, so that evaluate/predict/visualize find the files from anywhere
+        given["data_root"] = str(Path(given["data_root"]).expanduser().resolve())
     if args.arg:
         given["model_args"] = _model_args(args.arg)
     return TrainConfig(**given)

@@ -7,9 +7,10 @@ For a run whose config says ``input_shape = [C, H, W]``, ``mean`` and ``std``::
                -> (x - mean[c]) / std[c]  -> model -> softmax -> the k most probable classes
 
 MNIST-style data are light strokes on a dark background. A scan or photo
-of a digit is usually the reverse, so with ``invert="auto"`` an image is
-inverted (``x -> 1 - x``) when its border is light (mean > 0.5) while the
-training images were dark on average (``mean`` < 0.5 in every channel).
+of a digit is usually the reverse, so with ``invert="auto"`` a grey-level
+image (C = 1) is inverted (``x -> 1 - x``) when its border is light (mean >
+0.5) while the training images were dark on average (``mean`` < 0.5). Colour
+images are never inverted automatically.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def load_image(path, input_shape) -> np.ndarray:
 
 
 def needs_inversion(x: np.ndarray, train_mean) -> bool:
-    """True when the image ``x`` (C, H, W) in [0, 1] has a light border but the training data were dark."""
-    if np.max(train_mean) >= 0.5:
+    """True when the grey image ``x`` (1, H, W) in [0, 1] has a light border but the training data were dark."""
+    if x.shape[0] != 1 or np.max(train_mean) >= 0.5:
         return False
     border = np.concatenate([x[:, 0, :].ravel(), x[:, -1, :].ravel(), x[:, :, 0].ravel(), x[:, :, -1].ravel()])
     return float(border.mean()) > 0.5
