@@ -8,7 +8,8 @@ prefixed by ``@@``:
 * ``{"cmd": "time", "min_seconds": s, "min_calls": n}``: time calls until both are reached;
 * ``{"cmd": "memory"}``: peak and current resident memory above the level
   measured once the framework was imported (the peak counter of
-  /proc/self/status is reset then), and the growth since the warm-up;
+  /proc/self/status is reset then), and the growth since the end of the
+  first timed turn (a training run must not grow);
 * ``{"cmd": "quit"}``.
 """
 
@@ -77,7 +78,7 @@ def main(framework: str) -> None:
     sys.stdout = sys.stderr  # only the answers go to the real stdout
     base_kb = _status_kb("VmRSS")
     _reset_peak()
-    fn, warm_kb = None, 0
+    fn, warm_kb = None, None
 
     def answer(obj):
         out.write("@@" + json.dumps(obj) + "\n")
@@ -92,7 +93,6 @@ def main(framework: str) -> None:
             fn = impl.build(msg["case"])
             fn()
             fn()
-            warm_kb = _status_kb("VmRSS")
             answer({"setup_s": time.perf_counter() - t0, "versions": _versions(framework)})
         elif cmd == "time":
             times, start = [], time.perf_counter()
@@ -100,13 +100,15 @@ def main(framework: str) -> None:
                 t0 = time.perf_counter()
                 fn()
                 times.append(time.perf_counter() - t0)
+            if warm_kb is None:
+                warm_kb = _status_kb("VmRSS")
             answer({"times": times})
         elif cmd == "memory":
             rss = _status_kb("VmRSS")
             answer({
                 "peak_mb": (_status_kb("VmHWM") - base_kb) / 1024,
                 "rss_mb": (rss - base_kb) / 1024,
-                "growth_mb": (rss - warm_kb) / 1024,
+                "growth_mb": (rss - (warm_kb or rss)) / 1024,
             })
         elif cmd == "quit":
             return

@@ -39,9 +39,20 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sys
 import threading
 
 import numpy
+
+SWITCH_INTERVAL = 1e-4
+"""Seconds between forced GIL hand-overs inside a parallel region (Python's default is 5 ms).
+
+Between two NumPy calls a task holds the GIL for a moment; a thread that
+released it for a NumPy call usually takes it straight back, and the other
+thread, woken too late, waits for the next forced hand-over. With the
+default 5 ms the two threads of a LeNet-sized layer ran one after the
+other; with 0.1 ms they run side by side (measured 1.65-1.9x faster).
+"""
 
 _num_threads = None
 _workers: list[threading.Thread] = []
@@ -201,18 +212,23 @@ def _run_parallel(n_tasks: int, fn, n_threads: int) -> None:
 
     helpers = n_threads - 1
     _ensure_workers(helpers)
-    with blas_threads(1):
-        for i in range(helpers):
-            _inbox[i].put(run)
-        error = None
-        try:
-            run()
-        except BaseException as e:
-            error = e
-        for _ in range(helpers):
-            e = _done.get()
-            if error is None and e is not None:
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        with blas_threads(1):
+            for i in range(helpers):
+                _inbox[i].put(run)
+            error = None
+            try:
+                run()
+            except BaseException as e:
                 error = e
+            for _ in range(helpers):
+                e = _done.get()
+                if error is None and e is not None:
+                    error = e
+    finally:
+        sys.setswitchinterval(interval)
     if error is not None:
         raise error
 
@@ -243,3 +259,24 @@ def scratch(name: str, shape, dtype) -> numpy.ndarray:
 def release_scratch() -> None:
     """Free this thread's scratch buffers (they come back on the next call that needs them)."""
     _local.bufs = {}
+
+
+# ------------------------------------------------------------------------------------------- batch splits
+MIN_PARALLEL_BYTES = 1 << 18
+"""Element-wise work on fewer bytes than this runs in the calling thread (a parallel region costs ~30 us)."""
+
+
+def parallel_ranges(n: int, fn, nbytes: int, tasks: int | None = None) -> None:
+    """Call ``fn(start, stop)`` on consecutive ranges covering 0..n, in parallel when ``nbytes`` is large.
+
+    For element-wise work on a batch (``n`` images, ``nbytes`` touched in
+    all): no reduction crosses ranges, so the split may follow the thread
+    count (``tasks`` defaults to twice it).
+    """
+    threads = get_num_threads()
+    if n <= 1 or threads <= 1 or nbytes < MIN_PARALLEL_BYTES:
+        fn(0, n)
+        return
+    k = min(n, tasks or 2 * threads)
+    bounds = [n * t // k for t in range(k + 1)]
+    parallel_for(k, lambda t: fn(bounds[t], bounds[t + 1]))

@@ -46,13 +46,18 @@ CHUNK_BYTES = 1 << 21
 DX_METHOD = "auto"
 """How backward forms dX: ``"full"`` (the full convolution, stride 1 only), ``"col2im"`` or ``"auto"``."""
 
+MIN_TASKS = 2
 MAX_TASKS = 16
 """The batch is split into at most this many tasks (enough for two threads to balance)."""
 
 
 def _tasks(n_items: int, per_item_bytes: int):
-    """(chunk, ranges): images per chunk and each task's (start, stop), from the problem size only."""
-    chunk = max(1, min(n_items, CHUNK_BYTES // max(per_item_bytes, 1)))
+    """(chunk, ranges): images per chunk and each task's (start, stop), from the problem size only.
+
+    At least MIN_TASKS chunks (when there are that many images), so that the
+    threads share the work evenly; at most MAX_TASKS tasks of whole chunks.
+    """
+    chunk = max(1, min(-(-n_items // MIN_TASKS), CHUNK_BYTES // max(per_item_bytes, 1)))
     n_chunks = -(-n_items // chunk)
     n_tasks = min(n_chunks, MAX_TASKS)
     bounds = [chunk * (n_chunks * t // n_tasks) for t in range(n_tasks)] + [n_items]

@@ -15,11 +15,12 @@ Backward, exactly the lecture's two rules:
 
 Each function has a readable reference version (``*_reference``: one
 strided view of every window, then ``argmax``/``sum`` over it) and takes a
-fast path for float arrays (unless ``glassnet.backend.set_fast_paths(False)``):
-a loop over the kh*kw kernel offsets, each step one strided slice of the
-input compared or added into the output, so no (N, C, Ho, Wo, kh*kw)
-temporary is ever built and the argmax is kept as int8. Same results, same
-tie rule; tests/nn/test_fast_paths.py compares the two.
+fast path for float arrays (:mod:`._pool_fast`, unless
+``glassnet.backend.set_fast_paths(False)``): a loop over the kh*kw kernel
+offsets, each step one strided slice of the input compared or added into
+the output, so no (N, C, Ho, Wo, kh*kw) temporary is ever built and the
+argmax is kept as int8. Same results, same tie rule;
+tests/nn/test_fast_paths.py compares the two.
 
 >>> import numpy as np
 >>> X = np.array([[[[1., 2.], [4., 3.]]]])
@@ -38,6 +39,7 @@ from __future__ import annotations
 import math
 
 from ... import backend as B
+from . import _pool_fast
 from .im2col import pad2d, windows
 
 
@@ -65,12 +67,6 @@ def _fast(a) -> bool:
     return B.fast_paths_enabled() and a.dtype in (B.xp.float32, B.xp.float64)
 
 
-def _offset(Xp, i, j, out_hw, stride):
-    """The inputs at kernel offset (i, j) of every window: Xp[:, :, i + y*sh, j + x*sw], shape (N, C, Ho, Wo)."""
-    (Ho, Wo), (sh, sw) = out_hw, stride
-    return Xp[:, :, i : i + sh * (Ho - 1) + 1 : sh, j : j + sw * (Wo - 1) + 1 : sw]
-
-
 def max_pool2d_forward(X, kernel, stride, padding=(0, 0), ceil_mode=False):
     """Y[n,c,y,x] = max over the window; also records the argmax.
 
@@ -78,52 +74,19 @@ def max_pool2d_forward(X, kernel, stride, padding=(0, 0), ceil_mode=False):
     Returns: Y (N, C, H_out, W_out) and ctx (argmax within each window, as int).
     """
     if _fast(X):
-        kh, kw = kernel
         Xp, Ho, Wo = _padded(X, kernel, stride, padding, ceil_mode, -B.xp.inf)
-        Y = B.xp.array(_offset(Xp, 0, 0, (Ho, Wo), stride))  # running maximum, starting at offset (0, 0)
-        arg = B.xp.zeros(Y.shape, dtype=B.xp.int8 if kh * kw < 128 else B.xp.int32)
-        greater = B.xp.empty(Y.shape, dtype=bool)
-        step = B.xp.empty(Y.shape, dtype=arg.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                if i == j == 0:
-                    continue
-                v = _offset(Xp, i, j, (Ho, Wo), stride)
-                B.xp.greater(v, Y, out=greater)  # strictly greater: the first maximum wins ties
-                # arg = i*kw + j where greater: offsets only grow, so a maximum does it without a masked write
-                B.xp.multiply(greater, i * kw + j, out=step)
-                B.xp.maximum(arg, step, out=arg)
-                B.xp.maximum(Y, v, out=Y)  # propagates NaN, caught below
-        if not B.xp.isnan(Y).any():
+        Y, arg = _pool_fast.max_forward(Xp, kernel, stride, (Ho, Wo))
+        if not B.xp.isnan(Y).any():  # a NaN takes the reference's rule (the first NaN is the max)
             return Y, (arg, X.shape, Xp.shape, kernel, stride, padding)
     return max_pool2d_forward_reference(X, kernel, stride, padding, ceil_mode)
-
-
-def _tiles(xp_shape, out_hw, kernel, stride) -> bool:
-    """Whether the windows cover the padded input exactly once (stride = kernel, no remainder)."""
-    (Ho, Wo), (kh, kw), (sh, sw) = out_hw, kernel, stride
-    return sh == kh and sw == kw and xp_shape[2] == Ho * sh and xp_shape[3] == Wo * sw
 
 
 def max_pool2d_backward(dY, ctx):
     """dX: each dY[n,c,y,x] goes to the input position that was the window's max."""
     if not _fast(dY):
         return max_pool2d_backward_reference(dY, ctx)
-    arg, x_shape, xp_shape, (kh, kw), (sh, sw), (ph, pw) = ctx
-    N, C, Ho, Wo = dY.shape
-    tiles = _tiles(xp_shape, (Ho, Wo), (kh, kw), (sh, sw))
-    dXp = (B.xp.empty if tiles else B.xp.zeros)(xp_shape, dtype=dY.dtype)  # tiling windows write everything
-    hit = B.xp.empty(dY.shape, dtype=bool)
-    routed = B.xp.empty(dY.shape, dtype=dY.dtype)
-    for i in range(kh):  # a loop over the kernel offsets, never over pixels
-        for j in range(kw):
-            B.xp.equal(arg, i * kw + j, out=hit)
-            B.xp.multiply(dY, hit, out=routed)  # dY where this offset was the max, else 0
-            target = _offset(dXp, i, j, (Ho, Wo), (sh, sw))
-            if tiles:
-                target[...] = routed
-            else:
-                target += routed
+    arg, x_shape, xp_shape, kernel, stride, (ph, pw) = ctx
+    dXp = _pool_fast.max_backward(dY, arg, xp_shape, kernel, stride)
     return dXp[:, :, ph : ph + x_shape[2], pw : pw + x_shape[3]]
 
 
@@ -158,15 +121,9 @@ def avg_pool2d_forward(X, kernel, stride, padding=(0, 0), ceil_mode=False, count
     """
     if not _fast(X):
         return avg_pool2d_forward_reference(X, kernel, stride, padding, ceil_mode, count_include_pad)
-    kh, kw = kernel
     Xp, Ho, Wo = _padded(X, kernel, stride, padding, ceil_mode, 0.0)
-    Y = B.xp.array(_offset(Xp, 0, 0, (Ho, Wo), stride))  # running sum over the kernel offsets
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                Y += _offset(Xp, i, j, (Ho, Wo), stride)
     div = _divisor(X.shape[2:], kernel, stride, padding, (Ho, Wo), count_include_pad, X.dtype)
-    Y /= div
+    Y = _pool_fast.avg_forward(Xp, kernel, stride, (Ho, Wo), div)
     return Y, (X.shape, Xp.shape, kernel, stride, padding, div)
 
 
@@ -184,18 +141,8 @@ def avg_pool2d_backward(dY, ctx):
     """dX: each dY[n,c,y,x] is spread evenly, dY / window size, over its window."""
     if not _fast(dY):
         return avg_pool2d_backward_reference(dY, ctx)
-    x_shape, xp_shape, (kh, kw), (sh, sw), (ph, pw), div = ctx
-    N, C, Ho, Wo = dY.shape
-    share = dY / div
-    tiles = _tiles(xp_shape, (Ho, Wo), (kh, kw), (sh, sw))
-    dXp = (B.xp.empty if tiles else B.xp.zeros)(xp_shape, dtype=dY.dtype)  # tiling windows write everything
-    for i in range(kh):
-        for j in range(kw):
-            target = _offset(dXp, i, j, (Ho, Wo), (sh, sw))
-            if tiles:
-                target[...] = share
-            else:
-                target += share
+    x_shape, xp_shape, kernel, stride, (ph, pw), div = ctx
+    dXp = _pool_fast.avg_backward(dY, xp_shape, kernel, stride, div)
     return dXp[:, :, ph : ph + x_shape[2], pw : pw + x_shape[3]]
 
 
