@@ -54,10 +54,15 @@ MAX_TASKS = 16
 def _tasks(n_items: int, per_item_bytes: int):
     """(chunk, ranges): images per chunk and each task's (start, stop), from the problem size only.
 
-    At least MIN_TASKS chunks (when there are that many images), so that the
+    Chunks of at most CHUNK_BYTES of columns, their number rounded up to a
+    multiple of MIN_TASKS (when there are that many images) so that two
     threads share the work evenly; at most MAX_TASKS tasks of whole chunks.
     """
-    chunk = max(1, min(-(-n_items // MIN_TASKS), CHUNK_BYTES // max(per_item_bytes, 1)))
+    chunk = max(1, min(n_items, CHUNK_BYTES // max(per_item_bytes, 1)))
+    n_chunks = -(-n_items // chunk)
+    if n_items >= MIN_TASKS:
+        n_chunks = -(-n_chunks // MIN_TASKS) * MIN_TASKS
+    chunk = -(-n_items // n_chunks)
     n_chunks = -(-n_items // chunk)
     n_tasks = min(n_chunks, MAX_TASKS)
     bounds = [chunk * (n_chunks * t // n_tasks) for t in range(n_tasks)] + [n_items]
@@ -211,6 +216,8 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
             dFT_parts[t] += cols @ dZw.T
             if full_conv:
                 _dX_full_convolution(dZ[a:e], F_rot, (kh, kw), full, geo, dilation, dX[a:e])
+            elif need_dX and stride == (1, 1):
+                _dX_col2im_planes(dZ[a:e], F_mat, (kh, kw), (Hb, Wq), pads, dilation, dX[a:e])
             elif need_dX:
                 _dX_col2im(dZw, F_mat, (kh, kw), (Ho, Wr, Hb, Wq), pads, stride, dilation, dX[a:e])
 
@@ -227,6 +234,37 @@ def _dX_full_convolution(dZc, F_rot, k, full, geo, dilation, out):
     cols = _wide_columns(_wide_input(dZc, full, Wq, Hb, "dz"), k, (1, 1), dilation, (Ho, Wr), "cols_dz")
     dXw = _matmul(F_rot, cols, _threads.scratch("dXw", (C, c * Ho * Wr), out.dtype))
     np.copyto(out.transpose(1, 0, 2, 3), dXw.reshape(C, c, Ho, Wr)[:, :, :, :Wo])
+
+
+def _dX_col2im_planes(dZc, F_mat, k, wide, pads, dilation, out):
+    """Stride 1: col2im with each kernel offset's additions as one contiguous run per input channel.
+
+    dZ is laid out in whole buffer planes (c, Hb, Wq), zero outside its
+    (Ho, Wo) corner, so that column q = (n*Hb + y)*Wq + x of ``dcols = F^T dZ``
+    adds into position q + i*dh*Wq + j*dw of the channel's planes for every
+    (n, y, x) at once: kh*kw additions of C rows each, instead of C*c rows of
+    Ho*Wq (NumPy's per-row overhead dominated LeNet's second layer). The
+    padding rows and columns of dZ give exact zeros, which land harmlessly
+    in a neighbouring plane's border.
+    """
+    (kh, kw), (Hb, Wq), (dh, dw) = k, wide, dilation
+    c, C, H, W = out.shape
+    F_out, Ho, Wo = dZc.shape[1:]
+    plane = c * Hb * Wq
+    dZp = _threads.scratch("dZp", (F_out, c, Hb, Wq), dZc.dtype)
+    dZp[...] = 0
+    np.copyto(dZp[:, :, :Ho, :Wo], dZc.transpose(1, 0, 2, 3))
+    dcols = _threads.scratch("dcols", (C * kh * kw, plane), out.dtype)
+    np.matmul(F_mat.T, dZp.reshape(F_out, plane), out=dcols)
+    dcols = dcols.reshape(C, kh, kw, plane)
+    buf = _threads.scratch("dxw", (C, plane + (kh - 1) * dh * Wq + (kw - 1) * dw), out.dtype)
+    buf[...] = 0
+    for i in range(kh):  # a loop over the kernel offsets, never over pixels
+        for j in range(kw):
+            start = i * dh * Wq + j * dw
+            buf[:, start : start + plane] += dcols[:, i, j]
+    top, left = pads[0], pads[2]
+    np.copyto(out.transpose(1, 0, 2, 3), buf[:, :plane].reshape(C, c, Hb, Wq)[:, :, top : top + H, left : left + W])
 
 
 def _dX_col2im(dZw, F_mat, k, wide, pads, stride, dilation, out):

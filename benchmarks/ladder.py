@@ -1,0 +1,70 @@
+"""Which change bought what: single-thread CPU time of a training step, change by change.
+
+``python benchmarks/ladder.py [lenet5|resnet20 ...]``. Each configuration runs
+in its own process with one glassnet thread and one BLAS thread and reports
+the minimum ``time.thread_time`` of a few steps (CPU time, so that other
+processes on a shared machine disturb it little):
+
+1. the reference paths (``GLASSNET_FAST=0``), glibc's malloc defaults
+   (``GLASSNET_MALLOC_TUNE=0``), the first convolution's input gradient computed;
+2. the fast convolution, pooling and ReLU paths;
+3. plus ``skip_input_gradient`` (the first convolution skips dL/dx);
+4. plus glibc keeping freed memory (the default).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+STEP = r'''
+import os, sys, time
+import glassnet._threads as T
+from threadpoolctl import threadpool_limits
+import impl_glassnet
+if os.environ.get("LADDER_NO_SKIP") == "1":
+    impl_glassnet.skip_input_gradient = lambda model: []
+T.set_num_threads(1)
+model, batch, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with threadpool_limits(1):
+    step = impl_glassnet.build({"kind": "train", "model": model, "batch": batch})
+    step()
+    times = []
+    for _ in range(reps):
+        t = time.thread_time()
+        step()
+        times.append(time.thread_time() - t)
+print(min(times) * 1e3)
+'''
+
+CONFIGS = [
+    ("reference paths, glibc defaults, input gradient computed",
+     {"GLASSNET_FAST": "0", "GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1"}),
+    ("fast conv/pool/ReLU paths", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1"}),
+    ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0"}),
+    ("+ glibc keeps freed memory", {}),
+]
+CASES = [("lenet5", 64, 30), ("lenet5", 256, 10), ("resnet20", 128, 3)]
+
+
+def main(models: list[str]) -> None:
+    src = str(HERE.parent / "src")
+    for model, batch, reps in CASES:
+        if models and model not in models:
+            continue
+        for name, extra in CONFIGS:
+            n = 1 if model == "resnet20" and extra.get("GLASSNET_FAST") == "0" else reps
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, str(HERE)]), **extra)
+            out = subprocess.run([sys.executable, "-c", STEP, model, str(batch), str(n)],
+                                 env=env, capture_output=True, text=True, cwd=str(HERE))
+            if out.returncode:
+                raise SystemExit(out.stderr)
+            print(f"{model} b{batch:<4d} {name:60s} {float(out.stdout):9.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
