@@ -177,6 +177,30 @@ def test_pooling_fast_path_matches_reference(kind, knobs):
         np.testing.assert_allclose(bwd(dY, ctx), ref_bwd(dY, ctx_r), rtol=1e-12, atol=1e-14)
 
 
+def test_batch_split_pooling_and_relu_equal_the_whole_batch(monkeypatch, knobs):
+    """Pooling and ReLU split large batches over the threads: force the split on a small one."""
+    _threads.set_num_threads(2)
+    rng = np.random.default_rng(4)
+    X = np.round(rng.standard_normal((7, 3, 9, 8)) * 2) / 2
+    dY = rng.standard_normal((7, 3, 5, 4))  # (9 + 2 - 3) // 2 + 1 = 5 rows, (8 - 2) // 2 + 1 = 4 columns
+    whole = []
+    for min_bytes in (1 << 60, 0):
+        monkeypatch.setattr(_threads, "MIN_PARALLEL_BYTES", min_bytes)
+        out = []
+        for fwd, bwd in ((pooling.max_pool2d_forward, pooling.max_pool2d_backward),
+                         (pooling.avg_pool2d_forward, pooling.avg_pool2d_backward)):
+            Y, ctx = fwd(X, (3, 2), (2, 2), (1, 0))
+            out += [Y, bwd(dY, ctx)]
+        A = activation.relu_forward(X)
+        out += [A, activation.relu_backward(X, A)]
+        whole.append(out)
+    for a, b in zip(*whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+    Yr, ctx_r = pooling.max_pool2d_forward_reference(X, (3, 2), (2, 2), (1, 0))
+    np.testing.assert_array_equal(whole[1][0], Yr)
+    np.testing.assert_array_equal(whole[1][1], pooling.max_pool2d_backward_reference(dY, ctx_r))
+
+
 def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():
     X = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
     Y, ctx = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
