@@ -22,11 +22,12 @@ from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
 @pytest.fixture
 def knobs():
     """Restore the tuning knobs a test turns."""
-    saved = (_conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD, _threads.get_num_threads(), B.fast_paths_enabled())
+    saved = (_conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD)
+    threads, fast = _threads.get_num_threads(), B.fast_paths_enabled()
     yield
-    _conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD = saved[:2]
-    _threads.set_num_threads(saved[2])
-    B.set_fast_paths(saved[3])
+    _conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD = saved
+    _threads.set_num_threads(threads)
+    B.set_fast_paths(fast)
 
 
 def random_conv(rng, dtype=np.float64):
@@ -61,7 +62,8 @@ def assert_same_gradients(got, want, rtol, atol):
 @pytest.mark.parametrize("chunk_bytes", [1, 2000, 1 << 21])
 def test_conv_fast_path_matches_reference(method, chunk_bytes, knobs):
     """Random strides, dilations, asymmetric padding; one image per chunk up to the whole batch in one."""
-    _conv_fast.CHUNK_BYTES, _conv_fast.DX_METHOD = chunk_bytes, method
+    _conv_fast.CHUNK_BYTES = _conv_fast.THIN_CHUNK_BYTES = chunk_bytes
+    _conv_fast.DX_METHOD = method
     rng = np.random.default_rng([["auto", "full", "col2im"].index(method), chunk_bytes])
     for _ in range(25):
         X, F, b, stride, pads, dil = random_conv(rng)
@@ -108,7 +110,7 @@ def test_conv_fast_path_float32_keeps_dtype_and_accuracy(knobs):
 
 def test_conv_results_do_not_depend_on_the_thread_count(knobs):
     """Partial sums are kept per task and added in task order: bit-for-bit the same with 1 or 2 threads."""
-    _conv_fast.CHUNK_BYTES = 1  # one image per chunk, many tasks
+    _conv_fast.CHUNK_BYTES = _conv_fast.THIN_CHUNK_BYTES = 1  # one image per chunk, many tasks
     rng = np.random.default_rng(3)
     X = rng.standard_normal((13, 3, 9, 8))
     F = rng.standard_normal((4, 3, 3, 3))
