@@ -36,7 +36,6 @@ The backward follows the lecture:
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ... import _threads
 
@@ -135,6 +134,11 @@ def _wide_input(x, pads, Wq, Hb, name):
     return buf
 
 
+def _view(buf, shape, strides):
+    """A strided view of ``buf`` (like ``as_strided``, 4x cheaper, and NumPy checks it stays inside ``buf``)."""
+    return np.ndarray(shape, buf.dtype, buffer=buf, strides=strides)
+
+
 def _wide_columns(buf, k, stride, dilation, out_rows, name):
     """im2col of a buffer (c, C, Hb, Wq): (C*kh*kw, c*Ho*Wr), images side by side.
 
@@ -145,7 +149,7 @@ def _wide_columns(buf, k, stride, dilation, out_rows, name):
     c, C, Hb, Wq = buf.shape
     s0, s1, _, s3 = buf.strides
     strides = (s0, s1, dh * Wq * s3, dw * s3, sh * Wq * s3, sw * s3)
-    view = as_strided(buf, (c, C, kh, kw, Ho, Wr), strides, writeable=False)
+    view = _view(buf, (c, C, kh, kw, Ho, Wr), strides)
     cols = _threads.scratch(name, (C * kh * kw, c * Ho * Wr), buf.dtype)
     np.copyto(cols.reshape(C, kh, kw, c, Ho, Wr).transpose(3, 0, 1, 2, 4, 5), view)
     return cols
@@ -292,7 +296,7 @@ def _dX_col2im(dZw, F_mat, k, wide, pads, stride, dilation, out):
     buf[...] = 0
     s = buf.itemsize  # every window of every offset: (kh, kw, C, c, Ho, Wr), overlapping across (i, j)
     strides = (dh * Wq * s, dw * s, Hb * Wq * s, C * Hb * Wq * s, sh * Wq * s, sw * s)
-    targets = as_strided(buf, (kh, kw, C, c, Ho, Wr), strides)
+    targets = _view(buf, (kh, kw, C, c, Ho, Wr), strides)
     for i in range(kh):  # a loop over the kernel offsets, never over pixels
         for j in range(kw):
             targets[i, j] += dcols[:, i, j]
