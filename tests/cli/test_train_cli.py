@@ -140,3 +140,13 @@ def test_step_schedule_options_reach_the_config(tiny_mnist, tmp_path):
     assert (config["lr_step"], config["lr_gamma"], config["weight_decay"]) == (1, 0.5, 0.0001)
     history = json.loads((out / "history.json").read_text())["epochs"]
     assert [h["lr"] for h in history] == [0.004, 0.002]
+
+
+def test_no_options_means_the_documented_defaults():
+    from glassnet.cli import build_parser
+    from glassnet.cli.train import build_config
+    from glassnet.train import TrainConfig
+
+    config = build_config(build_parser().parse_args(["train"]))
+    assert config == TrainConfig()
+    assert (config.model, config.dataset, config.data_root) == ("lenet5", "mnist-subset", None)
