@@ -39,11 +39,12 @@ import numpy as np
 
 from ... import _threads
 
-CHUNK_BYTES = 1 << 22
-"""Target size of one chunk's columns: 4 MB (the L2 of a core of the tuning machine is 1 MB, its L3 32 MB).
+CHUNK_BYTES = 1 << 21
+"""Target size of one chunk's columns: 2 MB (the L2 of a core of the tuning machine is 1 MB, its L3 32 MB).
 
-ResNet-20's layers ran as fast with 2 MB; LeNet-5's second layer was 6% faster with 4 MB (fewer
-chunks, fewer NumPy calls); 8-16 MB were slower for both."""
+On one thread ResNet-20's layers ran as fast with 4 MB and LeNet-5's second layer 6% faster (fewer
+chunks, fewer NumPy calls); on two threads of a quiet Xeon a ResNet-20 layer scaled better with 2 MB
+(1.8-2.1x against 1.6-1.7x); 8-16 MB were slower everywhere."""
 
 THIN_CHUNK_BYTES = 1 << 19
 """The target for products that use each column value only a few times (fewer than 16 filters): they
@@ -63,16 +64,17 @@ MAX_TASKS = 16
 def _tasks(n_items: int, per_item_bytes: int, thin: bool):
     """(chunk, ranges): images per chunk and each task's (start, stop), from the problem size only.
 
-    Chunks of at most CHUNK_BYTES of columns (THIN_CHUNK_BYTES for ``thin``
-    products), their number rounded up to a multiple of MIN_TASKS (when
-    there are that many images) so that two threads share the work evenly;
-    at most MAX_TASKS tasks of whole chunks.
+    Chunks of about CHUNK_BYTES of columns (THIN_CHUNK_BYTES for ``thin``
+    products), their number rounded down to a multiple of MIN_TASKS (when
+    there are that many images: up to twice the target, but fewer NumPy
+    calls) so that two threads share the work evenly; at most MAX_TASKS
+    tasks of whole chunks.
     """
     target = THIN_CHUNK_BYTES if thin else CHUNK_BYTES
     chunk = max(1, min(n_items, target // max(per_item_bytes, 1)))
     n_chunks = -(-n_items // chunk)
     if n_items >= MIN_TASKS:
-        n_chunks = -(-n_chunks // MIN_TASKS) * MIN_TASKS
+        n_chunks = max(MIN_TASKS, n_chunks // MIN_TASKS * MIN_TASKS)
     chunk = -(-n_items // n_chunks)
     n_chunks = -(-n_items // chunk)
     n_tasks = min(n_chunks, MAX_TASKS)
