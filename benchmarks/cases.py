@@ -29,7 +29,7 @@ def all_cases() -> list[dict]:
             cases.append({"name": f"{tag} fwd+bwd", "kind": "pool", "op": op, "shape": list(shape), "backward": True})
     for model, batch in (("lenet5", 64), ("lenet5", 256), ("resnet20", 128)):
         cases.append({"name": f"{model} train step b{batch}", "kind": "train", "model": model, "batch": batch})
-    for model, batch in (("lenet5", 256), ("resnet20", 128)):
+    for model, batch in (("lenet5", 64), ("lenet5", 256), ("resnet20", 128)):
         cases.append({"name": f"{model} inference b{batch}", "kind": "infer", "model": model, "batch": batch})
     return cases
 
