@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "nn"))
+# Tests import their folder's helper modules (cases, cli_helpers, ...) by name; with
+# --import-mode=importlib (needed because doctest collection meets several conftest.py) the
+# folders must be on sys.path explicitly.
+for _folder in sorted((ROOT / "tests").iterdir()):
+    if _folder.is_dir() and not _folder.name.startswith((".", "_")):
+        sys.path.insert(0, str(_folder))
 
 
 @pytest.fixture
