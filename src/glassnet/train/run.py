@@ -275,12 +275,12 @@ def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
 
 
 def write_curves(run_dir: Path) -> Path:
-    """Draw ``history.json`` to ``curves.png`` (loss and accuracy, training and validation)."""
+    """Draw ``history.json`` to ``curves.png`` with :func:`glassnet.viz.curves` (the one curves picture)."""
+    from .. import viz
     from ..io import load_json
-    from .plot import save_curves
 
     path = Path(run_dir) / "curves.png"
-    save_curves(load_json(Path(run_dir) / "history.json")["epochs"], path)
+    viz.save(viz.curves(load_json(Path(run_dir) / "history.json")), path)
     return path
 
 
