@@ -125,6 +125,16 @@ def test_conv_results_do_not_depend_on_the_thread_count(knobs):
         np.testing.assert_array_equal(a, c)
 
 
+def test_empty_batches():
+    Z, ctx = conv2d_forward(np.zeros((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.zeros(3), 1, 1)
+    assert Z.shape == (0, 3, 5, 5)
+    dX, dF, db = conv2d_backward(Z, ctx)
+    assert dX.shape == (0, 2, 5, 5) and not dF.any() and not db.any()
+    Y, ctx = pooling.max_pool2d_forward(np.zeros((0, 2, 4, 4)), (2, 2), (2, 2))
+    assert Y.shape == (0, 2, 2, 2) and pooling.max_pool2d_backward(Y, ctx).shape == (0, 2, 4, 4)
+    assert activation.relu_forward(np.zeros((0, 3))).shape == (0, 3)
+
+
 def test_conv_other_dtypes_take_the_reference_path():
     """Object arrays (glassnet.explain runs the layer on SymPy symbols) and integers go the readable way."""
     X = np.arange(1, 10, dtype=object).reshape(1, 1, 3, 3)

@@ -3,20 +3,23 @@
 What differs from the reference path in :mod:`.conv` is only *where the
 numbers live*, never which products are summed:
 
-* **Per-image columns.** A chunk of ``c`` images becomes columns of shape
-  (c, C*kh*kw, H_out*W_out), so ``Z_n = F_mat @ cols_n`` lands directly in
-  NCHW order (no transpose copy of the output).
-* **Cache-sized chunks.** A chunk's columns take about :data:`CHUNK_BYTES`, so
+* **Cache-sized chunks.** A chunk of a few images gets its columns, shape
+  (C*kh*kw, c*Ho*Wr), in a reused buffer of about :data:`CHUNK_BYTES`, so
   they are still in cache when the matrix product reads them; one big
   (C*kh*kw, N*H_out*W_out) matrix would be written to and read back from
   main memory (measured 2-4x slower for the thin products of small CNNs).
+  The chunk's product is copied into the NCHW output.
+* **Wide columns** (:func:`_layout`): with a vertical stride of 1 each row
+  of the columns is one long strided run over the padded input.
 * **Nothing large is kept.** Forward saves the input X (which the previous
   layer holds anyway), not its columns; backward rebuilds each chunk's
   columns, in cache, when it needs them.
-* **Threads.** The batch is split into tasks (ranges of images) that
+* **Threads.** The batch is split into tasks (ranges of whole chunks) that
   :func:`glassnet._threads.parallel_for` runs on the pool, with BLAS on
   one thread; the weight and bias gradients keep one partial sum per task,
   added in task order, so the result does not depend on the thread count.
+  Thin products (fewer than 16 filters) of small batches stay in the
+  calling thread.
 
 The backward follows the lecture:
 
@@ -30,7 +33,8 @@ The backward follows the lecture:
   window, and these are added into dX window by window (col2im, the
   transpose of im2col). Each dX[c, y*s + i*d, x*s + j*d] receives exactly
   the terms F[f, c, i, j] * dZ[f, y, x] of the full convolution, and only
-  the zeros of the dilation are skipped.
+  the zeros of the dilation are skipped. At stride 1 col2im is used too
+  when the padded dZ would be mostly border (:func:`_dX_col2im_planes`).
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ THIN_PARALLEL_BYTES = 16 << 20
 """Columns from this size on (16 MB) make a thin forward product worth two threads and 2 MB chunks."""
 
 MIN_TASKS = 2
+"""The number of chunks is a multiple of this (two threads get equal shares)."""
+
 MAX_TASKS = 16
 """The batch is split into at most this many tasks (enough for two threads to balance)."""
 
@@ -185,7 +191,7 @@ def forward(X, F, b, stride, pads, dilation):
     bias = None if b is None else b.reshape(F_out, 1)
     Z = np.empty((N, F_out, Ho, Wo), dtype=X.dtype)
     # thin products: L2-sized chunks in the calling thread, unless the batch is large enough for two
-    # threads to pay (LeNet-5's first layer at batch 256: 2.6 ms on one thread, 1.9 ms on two)
+    # threads to pay (LeNet-5's first layer at batch 256: 2.8 ms on one thread, 1.6 ms on two)
     thin = F_out < 16 and N * K * L * X.itemsize < THIN_PARALLEL_BYTES
     chunk, tasks = _tasks(N, K * L * X.itemsize, thin)
 

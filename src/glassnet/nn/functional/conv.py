@@ -82,7 +82,7 @@ def conv2d_forward(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
     """
     stride, dilation = _pair(stride), _pair(dilation)
     pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-    if _fast(X, F, b) and min(pads) >= 0:
+    if _fast(X, F, b) and min(pads) >= 0 and X.shape[0] > 0:
         Z = _conv_fast.forward(X, F, b, stride, pads, dilation)
         return Z, ("fast", X, F, pads, stride, dilation, b is not None)
     return conv2d_forward_reference(X, F, b, stride, pads, dilation)
