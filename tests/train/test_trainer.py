@@ -277,3 +277,24 @@ def test_constructor_checks():
         Trainer(model, Adam(model.parameters()), loader, early_stopping=EarlyStopping(1))
     with pytest.raises(ValueError, match="no directory"):
         Trainer(model, Adam(model.parameters()), loader).save_checkpoint()
+
+
+def test_trainer_skips_the_image_gradient_unless_asked():
+    from glassnet.models import lenet5
+    from glassnet.optim import SGD
+    from glassnet.train import Trainer
+
+    class Loader(list):
+        def set_epoch(self, epoch):
+            pass
+
+        def state_dict(self):
+            return {}
+
+    model = lenet5()
+    x = np.zeros((2, 1, 28, 28), np.float32)
+    Trainer(model, SGD(model.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))]))
+    assert model.features[0].needs_input_grad is False
+    model2 = lenet5()
+    Trainer(model2, SGD(model2.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))]), input_grad=True)
+    assert model2.features[0].needs_input_grad is True

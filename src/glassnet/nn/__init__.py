@@ -8,7 +8,7 @@ the parameter gradients into ``Parameter.grad``.
 from . import functional, init
 from .activation import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Concat, Residual, Sequential
-from .conv import Conv2d
+from .conv import Conv2d, skip_input_gradient
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, no_grad
@@ -19,7 +19,7 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 __all__ = [
     "Module", "Parameter", "no_grad", "functional", "init",
     "Sequential", "Concat", "Residual",
-    "Linear", "Conv2d", "Flatten", "Identity",
+    "Linear", "Conv2d", "Flatten", "Identity", "skip_input_gradient",
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax",
     "BatchNorm1d", "BatchNorm2d", "LocalResponseNorm", "Dropout",

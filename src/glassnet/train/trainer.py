@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
+from ..nn.conv import skip_input_gradient
 from ..nn.loss import CrossEntropyLoss
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .metrics import evaluate
@@ -70,6 +71,9 @@ class Trainer:
         callbacks: objects with ``on_epoch_begin`` / ``on_batch_end`` / ``on_epoch_end`` hooks.
         progress: show a tqdm bar (None: only when stderr is a terminal).
         log: called with one line of text per epoch (e.g. ``print``); None: silent.
+        input_grad: compute dJ/d(images) in backward too. Default False: training does not
+            need it, and the first convolution skips it (:func:`glassnet.nn.skip_input_gradient`),
+            as PyTorch does for inputs without ``requires_grad`` (about a quarter of a LeNet-5 step).
 
     After :meth:`fit`, ``history`` is the list of per-epoch records
     ``{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}``
@@ -78,7 +82,7 @@ class Trainer:
 
     def __init__(self, model, optimizer, train_loader, *, loss_fn=None, val_loader=None, epochs: int = 1,
                  scheduler=None, scheduler_interval: str = "step", early_stopping=None, checkpoint_dir=None,
-                 callbacks=(), progress: bool | None = False, log=None):
+                 callbacks=(), progress: bool | None = False, log=None, input_grad: bool = False):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive int, got {epochs!r}")
         if scheduler_interval not in ("step", "epoch"):
@@ -89,6 +93,8 @@ class Trainer:
         if early_stopping is not None and early_stopping.monitor.startswith("val") and val_loader is None:
             raise ValueError(f"Trainer: early stopping on {early_stopping.monitor} needs a val_loader")
         self.model = model
+        if not input_grad:
+            skip_input_gradient(model)
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
