@@ -9,7 +9,7 @@ from glassnet import _threads
 from glassnet.models import lenet5
 from glassnet.nn import Conv2d, Residual, Sequential
 from glassnet.nn.conv import skip_input_gradient
-from glassnet.nn.functional import _conv_fast, activation, pooling
+from glassnet.nn.functional import _conv_fast, activation, norm, pooling
 from glassnet.nn.functional.conv import (
     conv2d_backward,
     conv2d_backward_reference,
@@ -211,6 +211,35 @@ def test_batch_split_pooling_and_relu_equal_the_whole_batch(monkeypatch, knobs):
     Yr, ctx_r = pooling.max_pool2d_forward_reference(X, (3, 2), (2, 2), (1, 0))
     np.testing.assert_array_equal(whole[1][0], Yr)
     np.testing.assert_array_equal(whole[1][1], pooling.max_pool2d_backward_reference(dY, ctx_r))
+
+
+@pytest.mark.parametrize("shape", [(7, 3, 9, 8), (5, 4, 11), (2, 6, 3, 3)])
+def test_batch_norm_fast_path_equals_the_reference(shape, monkeypatch, knobs):
+    """Chunked, threaded batch norm (Xc kept, per-channel coefficients) against the readable formulas."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(3, 2, shape)
+    dY = rng.standard_normal(shape)[..., ::-1]  # not contiguous
+    gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
+    axes = (0, *range(2, len(shape)))
+    B.set_fast_paths(False)
+    Y_r, ctx_r, (mu_r, var_r) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
+    grads_r = norm.batch_norm_backward(dY, ctx_r)
+    B.set_fast_paths(True)
+    monkeypatch.setattr(norm, "CHUNK_BYTES", 1)  # one image per chunk: many partial sums
+    runs = []
+    for threads, min_bytes in ((1, 1 << 60), (2, 0)):
+        _threads.set_num_threads(threads)
+        monkeypatch.setattr(_threads, "MIN_PARALLEL_BYTES", min_bytes)
+        Y, ctx, (mu, var) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
+        assert isinstance(ctx[0], str) == (X[0, 0].size >= 8)  # which path ran
+        runs.append([Y, mu, var, *norm.batch_norm_backward(dY, ctx)])
+    for a, b in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b)  # the same bits on one thread and on two
+    for got, want in zip(runs[0], [Y_r, mu_r, var_r, *grads_r], strict=True):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    ints = np.arange(2 * 3 * 16).reshape(2, 3, 4, 4)  # other dtypes take the reference path
+    assert norm.batch_norm_train(ints, np.ones(3), np.zeros(3), (0, 2, 3), 1e-5)[0].dtype == np.float64
 
 
 def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():

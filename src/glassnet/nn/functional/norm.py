@@ -10,6 +10,16 @@ Batch norm over the axes ``axes`` (batch and spatial), per channel::
     dX = gamma / sqrt(var + eps) * (dY - mean(dY) - X_hat * mean(dY * X_hat))   (training)
     dX = gamma / sqrt(running_var + eps) * dY                                 (evaluation)
 
+The fast path (float32/float64, NC... inputs with spatial axes, see
+docs/performance.md) forms the same sums with Xc = X - mu kept instead of
+X_hat = Xc * inv_std, per channel coefficients, and cache-sized chunks of
+images (each chunk's passes run while it is still in cache; the chunks are
+spread over glassnet's threads)::
+
+    Y = Xc * (gamma inv_std) + beta
+    dgamma = inv_std * sum(dY * Xc)
+    dX = a dY + c Xc + b,   a = gamma inv_std,  b = -a dbeta / m,  c = -a inv_std dgamma / m
+
 Local response normalisation across channels (AlexNet), window of n channels
 ``c - n//2 .. c + (n-1)//2``::
 
@@ -24,7 +34,11 @@ array([-1.,  1.])
 
 from __future__ import annotations
 
+from ... import _threads
 from ... import backend as B
+
+CHUNK_BYTES = 1 << 19
+"""Bytes of input per chunk of the fast batch-norm path (a few images, about half an L2 cache)."""
 
 
 def _shape(X, axes):
@@ -33,6 +47,8 @@ def _shape(X, axes):
 
 def batch_norm_train(X, gamma, beta, axes, eps):
     """Normalise with the batch statistics. Returns Y, ctx, (mean, biased var)."""
+    if _fast(X, axes) and gamma.dtype == beta.dtype == X.dtype:
+        return _train_fast(X, gamma, beta, eps)
     shape = _shape(X, axes)
     mu = X.mean(axis=axes, keepdims=True)
     Xc = X - mu
@@ -54,6 +70,8 @@ def batch_norm_eval(X, gamma, beta, running_mean, running_var, axes, eps):
 
 def batch_norm_backward(dY, ctx):
     """Returns dX, dgamma, dbeta (``axes is None`` marks the evaluation-mode context)."""
+    if isinstance(ctx[0], str):  # ("fast", ...): the fast path's context
+        return _backward_fast(dY, ctx)
     X_hat, inv_std, gamma, axes = ctx
     red = axes if axes is not None else tuple(a for a in range(dY.ndim) if a != 1)
     shape = _shape(dY, red)
@@ -65,6 +83,104 @@ def batch_norm_backward(dY, ctx):
     m = dY.size // dbeta.size
     dX = g * (dY - (dbeta / m).reshape(shape) - X_hat * (dgamma / m).reshape(shape))
     return dX, dgamma, dbeta
+
+
+# ------------------------------------------------------------------------------------------- fast path
+def _fast(X, axes):
+    return (B.fast_paths_enabled() and X.dtype in (B.xp.float32, B.xp.float64) and X.ndim >= 3
+            and tuple(axes) == (0, *range(2, X.ndim)) and X.size and X.size // (X.shape[0] * X.shape[1]) >= 8)
+
+
+def _chunks(X):
+    """Images per chunk and the chunk bounds: they depend on the shape only (reductions are reproducible)."""
+    N = X.shape[0]
+    per = max(1, min(N, CHUNK_BYTES // max(1, X[0].nbytes)))
+    return [(a, min(N, a + per)) for a in range(0, N, per)]
+
+
+def _for_chunks(chunks, X, fn):
+    """Run ``fn(a, e)`` on every chunk, on the pool when the array is large enough."""
+    if len(chunks) > 1 and X.nbytes >= _threads.MIN_PARALLEL_BYTES:
+        _threads.parallel_for(len(chunks), lambda t: fn(*chunks[t]))
+    else:
+        for a, e in chunks:
+            fn(a, e)
+
+
+def _per_channel_sums(partials):
+    total = partials[0]
+    for p in partials[1:]:  # task order: the same result on any number of threads
+        total = total + p
+    return total
+
+
+def _train_fast(X, gamma, beta, eps):
+    N, C = X.shape[:2]
+    X3 = X.reshape(N, C, -1)
+    m = N * X3.shape[2]
+    chunks = _chunks(X)
+    index = {a: t for t, (a, _) in enumerate(chunks)}
+    sums = [None] * len(chunks)
+
+    def mean_task(a, e):
+        sums[index[a]] = B.xp.einsum("ncl->c", X3[a:e])
+
+    _for_chunks(chunks, X, mean_task)
+    mu = _per_channel_sums(sums) / m
+    Xc = B.xp.empty_like(X3)
+    mu3 = mu.reshape(1, C, 1)
+
+    def centre_task(a, e):
+        xc = B.xp.subtract(X3[a:e], mu3, out=Xc[a:e])
+        sums[index[a]] = B.xp.vecdot(xc, xc).sum(axis=0)
+
+    _for_chunks(chunks, X, centre_task)
+    var = _per_channel_sums(sums) / m
+    inv_std = 1.0 / B.xp.sqrt(var + eps)
+    scale = (gamma * inv_std).astype(X.dtype).reshape(1, C, 1)
+    shift = beta.astype(X.dtype).reshape(1, C, 1)
+    Y = B.xp.empty_like(X3)
+
+    def scale_task(a, e):
+        y = B.xp.multiply(Xc[a:e], scale, out=Y[a:e])
+        y += shift
+
+    _for_chunks(chunks, X, scale_task)
+    ctx = ("fast", Xc, inv_std.astype(X.dtype), gamma, X.shape)
+    return Y.reshape(X.shape), ctx, (mu, var)
+
+
+def _backward_fast(dY, ctx):
+    _, Xc, inv_std, gamma, shape = ctx
+    N, C, L = Xc.shape
+    dY3 = B.xp.ascontiguousarray(dY).reshape(N, C, L)
+    chunks = _chunks(dY3)
+    index = {a: t for t, (a, _) in enumerate(chunks)}
+    sums, dots = [None] * len(chunks), [None] * len(chunks)
+
+    def sums_task(a, e):
+        t = index[a]
+        sums[t] = B.xp.einsum("ncl->c", dY3[a:e])
+        dots[t] = B.xp.vecdot(dY3[a:e], Xc[a:e]).sum(axis=0)
+
+    _for_chunks(chunks, dY3, sums_task)
+    m = N * L
+    dbeta = _per_channel_sums(sums)
+    dgamma = _per_channel_sums(dots) * inv_std
+    a_ = gamma * inv_std
+    a3 = a_.astype(dY3.dtype).reshape(1, C, 1)
+    b3 = (-a_ * dbeta / m).astype(dY3.dtype).reshape(1, C, 1)
+    c3 = (-a_ * inv_std * dgamma / m).astype(dY3.dtype).reshape(1, C, 1)
+    dX = B.xp.empty_like(dY3)
+
+    def dx_task(a, e):
+        dx = B.xp.multiply(Xc[a:e], c3, out=dX[a:e])
+        dx += b3
+        tmp = _threads.scratch("bn_dY", dx.shape, dx.dtype)
+        dx += B.xp.multiply(dY3[a:e], a3, out=tmp)
+
+    _for_chunks(chunks, dY3, dx_task)
+    return dX.reshape(shape), dgamma, dbeta
 
 
 def _channel_window_sum(A, size):
