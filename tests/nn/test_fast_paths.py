@@ -238,6 +238,16 @@ def test_batch_norm_fast_path_equals_the_reference(shape, monkeypatch, knobs):
     for got, want in zip(runs[0], [Y_r, mu_r, var_r, *grads_r], strict=True):
         assert got.shape == want.shape and got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    rm, rv = rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5  # evaluation mode
+    B.set_fast_paths(False)
+    Y_r, ctx_r = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+    B.set_fast_paths(True)
+    Y, ctx = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+    assert isinstance(ctx[0], str) == (X[0, 0].size >= 8)
+    for got, want in zip([Y, *norm.batch_norm_backward(dY, ctx)], [Y_r, *norm.batch_norm_backward(dY, ctx_r)],
+                         strict=True):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     ints = np.arange(2 * 3 * 16).reshape(2, 3, 4, 4)  # other dtypes take the reference path
     assert norm.batch_norm_train(ints, np.ones(3), np.zeros(3), (0, 2, 3), 1e-5)[0].dtype == np.float64
 

@@ -61,6 +61,8 @@ def batch_norm_train(X, gamma, beta, axes, eps):
 
 def batch_norm_eval(X, gamma, beta, running_mean, running_var, axes, eps):
     """Normalise with the running statistics. Returns Y, ctx."""
+    if _fast(X, axes) and gamma.dtype == beta.dtype == X.dtype:
+        return _eval_fast(X, gamma, beta, running_mean, running_var, eps)
     shape = _shape(X, axes)
     inv_std = (1.0 / B.xp.sqrt(running_var + eps)).reshape(shape).astype(X.dtype)
     X_hat = (X - running_mean.reshape(shape)) * inv_std
@@ -146,13 +148,33 @@ def _train_fast(X, gamma, beta, eps):
         y += shift
 
     _for_chunks(chunks, X, scale_task)
-    ctx = ("fast", Xc, inv_std.astype(X.dtype), gamma, X.shape)
+    ctx = ("fast", Xc, None, inv_std.astype(X.dtype), gamma, X.shape)
     return Y.reshape(X.shape), ctx, (mu, var)
 
 
+def _eval_fast(X, gamma, beta, running_mean, running_var, eps):
+    """Y = (X - running_mean) * (gamma inv_std) + beta, chunk by chunk; ctx keeps X itself."""
+    N, C = X.shape[:2]
+    X3 = X.reshape(N, C, -1)
+    inv_std = (1.0 / B.xp.sqrt(running_var + eps)).astype(X.dtype)
+    mu3 = running_mean.astype(X.dtype).reshape(1, C, 1)
+    scale = (gamma * inv_std).reshape(1, C, 1)
+    shift = beta.reshape(1, C, 1)
+    Y = B.xp.empty_like(X3)
+
+    def task(a, e):
+        y = B.xp.subtract(X3[a:e], mu3, out=Y[a:e])
+        y *= scale
+        y += shift
+
+    _for_chunks(_chunks(X), X, task)
+    return Y.reshape(X.shape), ("fast", X3, mu3, inv_std, gamma, X.shape)
+
+
 def _backward_fast(dY, ctx):
-    _, Xc, inv_std, gamma, shape = ctx
-    N, C, L = Xc.shape
+    """The fast path's gradients; ``mu3`` is None in training (Xc kept), the running mean in evaluation."""
+    _, Xs, mu3, inv_std, gamma, shape = ctx
+    N, C, L = Xs.shape
     dY3 = B.xp.ascontiguousarray(dY).reshape(N, C, L)
     chunks = _chunks(dY3)
     index = {a: t for t, (a, _) in enumerate(chunks)}
@@ -161,7 +183,10 @@ def _backward_fast(dY, ctx):
     def sums_task(a, e):
         t = index[a]
         sums[t] = B.xp.einsum("ncl->c", dY3[a:e])
-        dots[t] = B.xp.vecdot(dY3[a:e], Xc[a:e]).sum(axis=0)
+        xc = Xs[a:e]
+        if mu3 is not None:  # evaluation: X - running_mean, in a cache-sized scratch buffer
+            xc = B.xp.subtract(xc, mu3, out=_threads.scratch("bn_Xc", xc.shape, xc.dtype))
+        dots[t] = B.xp.vecdot(dY3[a:e], xc).sum(axis=0)
 
     _for_chunks(chunks, dY3, sums_task)
     m = N * L
@@ -172,9 +197,12 @@ def _backward_fast(dY, ctx):
     b3 = (-a_ * dbeta / m).astype(dY3.dtype).reshape(1, C, 1)
     c3 = (-a_ * inv_std * dgamma / m).astype(dY3.dtype).reshape(1, C, 1)
     dX = B.xp.empty_like(dY3)
+    if mu3 is not None:  # evaluation: the statistics are constants, dX = a dY
+        _for_chunks(chunks, dY3, lambda a, e: B.xp.multiply(dY3[a:e], a3, out=dX[a:e]))
+        return dX.reshape(shape), dgamma, dbeta
 
     def dx_task(a, e):
-        dx = B.xp.multiply(Xc[a:e], c3, out=dX[a:e])
+        dx = B.xp.multiply(Xs[a:e], c3, out=dX[a:e])
         dx += b3
         tmp = _threads.scratch("bn_dY", dx.shape, dx.dtype)
         dx += B.xp.multiply(dY3[a:e], a3, out=tmp)
