@@ -9,7 +9,7 @@ from glassnet import _threads
 from glassnet.models import lenet5
 from glassnet.nn import Conv2d, Residual, Sequential
 from glassnet.nn.conv import skip_input_gradient
-from glassnet.nn.functional import _conv_fast, activation, norm, pooling
+from glassnet.nn.functional import _conv_fast, activation, linear, norm, pooling
 from glassnet.nn.functional.conv import (
     conv2d_backward,
     conv2d_backward_reference,
@@ -250,6 +250,24 @@ def test_batch_norm_fast_path_equals_the_reference(shape, monkeypatch, knobs):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     ints = np.arange(2 * 3 * 16).reshape(2, 3, 4, 4)  # other dtypes take the reference path
     assert norm.batch_norm_train(ints, np.ones(3), np.zeros(3), (0, 2, 3), 1e-5)[0].dtype == np.float64
+
+
+def test_linear_split_over_rows_equals_one_product(monkeypatch, knobs):
+    """Linear splits large batches in two halves of rows (dW: the two halves' sums): force it on a small one."""
+    rng = np.random.default_rng(6)
+    A, W, b, dZ = rng.standard_normal((7, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3), rng.standard_normal((7, 3))
+    want = [A @ W.T + b, dZ @ W, dZ.T @ A, dZ.sum(axis=0)]
+    monkeypatch.setattr(linear, "SPLIT_MACS", 0)
+    runs = []
+    for threads in (1, 2):
+        _threads.set_num_threads(threads)
+        assert linear._halves(A, W) == [(0, 3), (3, 7)]
+        runs.append([linear.linear_forward(A, W, b), *linear.linear_backward(dZ, A, W)])
+    for a, b_ in zip(*runs, strict=True):
+        np.testing.assert_array_equal(a, b_)
+    for got, w in zip(runs[0], want, strict=True):
+        np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-14)
+    assert linear._halves(A.astype(object), W.astype(object)) is None  # other dtypes: one product
 
 
 def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():
