@@ -9,7 +9,9 @@ processes on a shared machine disturb it little):
    (``GLASSNET_MALLOC_TUNE=0``), the first convolution's input gradient computed;
 2. the fast convolution, pooling and ReLU paths;
 3. plus ``skip_input_gradient`` (the first convolution skips dL/dx);
-4. plus glibc keeping freed memory (the default).
+4. plus glibc keeping freed memory;
+5. plus the batch-norm fast path and the row split of large Linear products (the default;
+   the split needs two threads, so on this ladder's one thread only batch norm shows).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from threadpoolctl import threadpool_limits
 import impl_glassnet
 if os.environ.get("LADDER_NO_SKIP") == "1":
     impl_glassnet.skip_input_gradient = lambda model: []
+if os.environ.get("LADDER_NO_NORM_LINEAR") == "1":
+    from glassnet.nn.functional import linear, norm
+    norm._fast = lambda *args: False
+    linear._halves = lambda *args: None
 T.set_num_threads(1)
 model, batch, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with threadpool_limits(1):
@@ -44,9 +50,10 @@ print(min(times) * 1e3)
 CONFIGS = [
     ("reference paths, glibc defaults, input gradient computed",
      {"GLASSNET_FAST": "0", "GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1"}),
-    ("fast conv/pool/ReLU paths", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1"}),
-    ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0"}),
-    ("+ glibc keeps freed memory", {}),
+    ("fast conv/pool/ReLU paths", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "LADDER_NO_NORM_LINEAR": "1"}),
+    ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_NORM_LINEAR": "1"}),
+    ("+ glibc keeps freed memory", {"LADDER_NO_NORM_LINEAR": "1"}),
+    ("+ batch-norm fast path (and Linear's row split)", {}),
 ]
 CASES = [("lenet5", 64, 30), ("lenet5", 256, 10), ("resnet20", 128, 3)]
 
