@@ -3,23 +3,16 @@ the other test folders' under --doctest-modules): a tiny MNIST directory and a t
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from train_helpers import write_tiny_mnist
 
 import glassnet.backend as B
-from glassnet.data import load_mnist_subset, write_idx
 
 
 @pytest.fixture(scope="session", name="tiny_mnist")
 def tiny_mnist_fixture(tmp_path_factory):
     """320 training and 100 test images of the shipped subset, written as a real (gzipped IDX) MNIST directory."""
-    root = tmp_path_factory.mktemp("tiny-mnist")
-    for train, n, stem in ((True, 320, "train"), (False, 100, "t10k")):
-        ds = load_mnist_subset(train=train)
-        pick = np.random.default_rng(7).permutation(len(ds))[:n]
-        write_idx(root / f"{stem}-images-idx3-ubyte.gz", ds.images[pick, 0])
-        write_idx(root / f"{stem}-labels-idx1-ubyte.gz", ds.labels[pick].astype(np.uint8))
-    return root
+    return write_tiny_mnist(tmp_path_factory.mktemp("tiny-mnist"))
 
 
 @pytest.fixture(scope="session", name="trained_run")
