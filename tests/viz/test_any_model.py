@@ -4,9 +4,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from conftest import read_png
 
 import glassnet
+from conftest import read_png
 from glassnet import nn, viz
 from glassnet.viz.maximization import default_layer
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from conftest import NORMALIZE, read_png
 from viz_reference import CAM_LAYER, FIXTURE, build_glassnet, make_input, make_weights, saliency_torch
 
+from conftest import NORMALIZE, read_png
 from glassnet import viz
 from glassnet.viz.image import prepare
 

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from conftest import NORMALIZE, read_png
 
+from conftest import NORMALIZE, read_png
 from glassnet.cli import main
 from glassnet.train import TrainConfig, fit, load_run
 from glassnet.viz.run import open_run

@@ -4,8 +4,8 @@ import os
 
 import numpy as np
 import pytest
-from conftest import NORMALIZE, read_png, standardise
 
+from conftest import NORMALIZE, read_png, standardise
 from glassnet import nn, viz
 from glassnet.viz.history import as_columns
 
