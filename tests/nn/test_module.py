@@ -188,3 +188,12 @@ def test_loss_gradients_keep_the_model_dtype():
 def test_dropout_p1_drops_everything():
     d = nn.Dropout(1.0)
     assert (d(np.ones((3, 3))) == 0).all() and (d.backward(np.ones((3, 3))) == 0).all()
+
+
+def test_slicing_a_sequential_keeps_the_layers_names():
+    m = small_cnn()
+    head = m[4:]
+    assert list(head._modules) == ["4", "5"] and head[1] is m[5]
+    with pytest.raises(ValueError, match=r"Linear \(5\)"):
+        m[5](np.zeros((1, 3)))
+    assert head(np.zeros((2, 4, 4, 4), np.float32)).shape == (2, 10)

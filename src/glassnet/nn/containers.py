@@ -13,8 +13,6 @@ Backward composes the contract:
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from .. import backend as B
 from .module import Module
 
@@ -42,8 +40,10 @@ class Sequential(Module):
 
     def __getitem__(self, idx):
         items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(OrderedDict(items[idx]))
+        if isinstance(idx, slice):  # the same modules, keeping their names (no re-registration)
+            part = Sequential()
+            part._modules.update(items[idx])
+            return part
         return items[idx][1]
 
     def __len__(self):
