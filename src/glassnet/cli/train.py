@@ -4,6 +4,8 @@
     glassnet train --dataset mnist --data-dir ../shared/data/mnist --epochs 12 --batch-size 128 --augment none
     glassnet train --optimizer sgd --lr 0.05 --schedule cosine --out runs/sgd
     glassnet train --resume runs/lenet5-mnist-subset-20260101-120000     # after Ctrl-C
+    glassnet train --nproc 2                           # data-parallel on 2 MPI ranks (docs/distributed.md)
+    mpirun -n 8 --hostfile hosts glassnet train ...    # the same over several machines
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ _EPILOG = """\
 The run directory holds config.json, history.json, model.safetensors, curves.png,
 metrics.json (test split) and checkpoint/ (for --resume). Ctrl-C stops after the
 current batch, saves a checkpoint and exits with status 130.
+
+Under mpirun (or --nproc N) every rank trains on its shard of each global
+batch (--batch-size is the global batch); rank 0 writes the run directory.
 """
 
 
@@ -56,6 +61,10 @@ def register(subparsers) -> None:
     a("--seed", type=int, metavar="N", help=f"seed of initialisation, split, batch order ({d.seed})")
     a("--out", metavar="DIR", help="run directory (default: runs/<model>-<dataset>-<timestamp>)")
     a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, with its own config.json")
+    a("--sync-bn", action="store_const", const=True, help="under MPI: batch norms use the statistics of the "
+      "global batch over all ranks (default: each rank's own, as PyTorch DDP)")
+    a("--nproc", type=int, metavar="N", help="train data-parallel on N MPI ranks on this machine (starts mpirun; "
+                                             "needs Open MPI and mpi4py)")
     a("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -64,7 +73,7 @@ _FIELDS = {  # option (argparse dest) -> TrainConfig field
     "model": "model", "dataset": "dataset", "data_dir": "data_root", "epochs": "epochs", "batch_size": "batch_size",
     "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
     "weight_decay": "weight_decay", "momentum": "momentum", "augment": "augment", "val_split": "val_split",
-    "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed",
+    "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed", "sync_bn": "sync_bn",
 }
 
 
@@ -96,6 +105,58 @@ def build_config(args):
 
 
 def run(args) -> int:
+    from ..distributed import comm
+
+    if args.nproc is not None:
+        return _launch(args)
+    if comm.launched():  # one rank of `mpirun -n N glassnet train ...`
+        from ..distributed.launch import run_rank
+
+        return run_rank(lambda: _run_warned(args), check=lambda: _check_args(args))
+    return _run_warned(args)
+
+
+def _launch(args) -> int:
+    from ..distributed import DistributedError
+    from ..distributed.launch import launch
+    from . import CLIError
+
+    if args.nproc < 1:
+        raise CLIError(f"--nproc must be a positive int, got {args.nproc}")
+    _check_args(args)
+    forward = []
+    for opt in _FIELDS:
+        value = getattr(args, opt)
+        if value is True:
+            forward.append(f"--{opt.replace('_', '-')}")
+        elif value is not None:
+            forward += [f"--{opt.replace('_', '-')}", str(value)]
+    for item in args.arg:
+        forward += ["--arg", item]
+    for opt in ("out", "resume"):
+        if getattr(args, opt):
+            forward += [f"--{opt}", getattr(args, opt)]
+    forward += ["--download"] * args.download + ["--no-progress"] * args.no_progress
+    try:
+        return launch(args.nproc, ["train", *forward])
+    except DistributedError as e:
+        raise CLIError(f"--nproc {args.nproc}: {e}") from None
+
+
+def _check_args(args) -> None:
+    """The command-line checks that need no data: the same outcome on every rank."""
+    from . import CLIError
+
+    if args.resume:
+        given = [f"--{opt.replace('_', '-')}" for opt in _FIELDS if getattr(args, opt) is not None]
+        given += ["--arg"] * bool(args.arg) + ["--out"] * bool(args.out) + ["--download"] * args.download
+        if given:
+            raise CLIError(f"--resume continues a run with its own config.json; drop {', '.join(given)}")
+    else:
+        build_config(args)
+
+
+def _run_warned(args) -> int:
     with warnings.catch_warnings():
         # a diverging run overflows in many places; the trainer reports it once, naming epoch and step
         warnings.filterwarnings("ignore", r"(overflow|invalid value) encountered", RuntimeWarning)
@@ -113,19 +174,21 @@ def _run(args) -> int:
     def log(line):
         print(line, flush=True)
 
+    from ..distributed import comm
+
     try:
         if args.resume:
-            given = [f"--{opt.replace('_', '-')}" for opt in _FIELDS if getattr(args, opt) is not None]
-            given += ["--arg"] * bool(args.arg) + ["--out"] * bool(args.out) + ["--download"] * args.download
-            if given:
-                raise CLIError(f"--resume continues a run with its own config.json; drop {', '.join(given)}")
+            _check_args(args)
             result = resume(args.resume, progress=progress, log=log)
         else:
             config = build_config(args)
-            if args.download:
+            if args.download and comm.is_root():  # under MPI: rank 0 downloads, the others wait
                 _download(config)
+            comm.barrier()
             result = fit(config, args.out, progress=progress, log=log)
     except TrainingInterrupted as e:
+        if not comm.is_root():
+            return 130
         print(f"glassnet train: {e.args[0]}", file=sys.stderr)
         if e.checkpoint is not None:
             run_dir = e.checkpoint.parent

@@ -62,6 +62,11 @@ class TrainConfig:
         val_split: fraction of the training split held out (seeded) for validation; 0: none.
         early_stopping: patience in epochs (0: off), on ``monitor`` (``val_loss`` or ``val_acc``).
         seed: seeds initialisation, the validation split, the batch order and dropout.
+        sync_bn: under MPI, batch norms use the statistics of the global batch over all ranks
+            (:class:`glassnet.distributed.SyncBatchNorm`); default False: each rank's own (as PyTorch DDP).
+
+    Recorded, not chosen:
+        world_size: the number of MPI ranks that trained (1 without mpirun; the latest start when resumed).
 
     Filled by :meth:`resolve` from the data set (``None`` until then):
         num_classes, input_shape [C, H, W], class_names, mean and std (per channel).
@@ -85,6 +90,8 @@ class TrainConfig:
     early_stopping: int = 0
     monitor: str = "val_loss"
     seed: int = 0
+    sync_bn: bool = False
+    world_size: int = 1
     num_classes: int | None = None
     input_shape: list | None = None
     class_names: list | None = None
@@ -114,7 +121,9 @@ class TrainConfig:
             bad("model_args", "a dict of keyword arguments")
         if self.data_root is not None and not isinstance(self.data_root, str):
             bad("data_root", "a directory path (str) or None")
-        for name in ("epochs", "batch_size", "lr_step"):
+        if not isinstance(self.sync_bn, bool):
+            bad("sync_bn", "true or false")
+        for name in ("epochs", "batch_size", "lr_step", "world_size"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 bad(name, "a positive int")
         for name in ("early_stopping", "seed"):

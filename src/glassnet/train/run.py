@@ -13,10 +13,18 @@
 
 Every file is written atomically; nothing is created before the data set and
 model have loaded and been checked against each other.
+
+Under ``mpirun -n N`` (see :mod:`glassnet.distributed`) every rank runs
+:func:`fit` / :func:`resume`: each trains on its shard of every global batch,
+rank 0 alone writes the run directory and prints, ``config.json`` records
+``world_size``. Errors that every rank meets alike (a bad option, a missing
+file) are reported once; an error on some ranks only aborts the job, naming
+the rank and the cause.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,8 +163,15 @@ def default_run_dir(config: TrainConfig, base="runs") -> Path:
 
 
 # ---------------------------------------------------------------------------- the run
-def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=()):
-    """Everything but the run directory's files: data, model, optimizer, loaders, trainer."""
+def _world():
+    """The MPI world when this process was started by mpirun (mpi4py is imported then), else None."""
+    from ..distributed import comm
+
+    return comm.init() if comm.launched() else None
+
+
+def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), world=None):
+    """Everything but the run directory's files: data, model, optimizer, loaders, trainer (a rank's, under MPI)."""
     from ..data import DataLoader
     from .callbacks import EarlyStopping
     from .trainer import Trainer
@@ -168,12 +183,20 @@ def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=()):
                               transform=transform(config, train=True))
     val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm) if val is not None else None
     model = build_model(config)
+    parallel, root = None, world is None or world.rank == 0
+    if world is not None:
+        from ..distributed import DataParallel, ShardedLoader, convert_sync_batchnorm
+
+        if config.sync_bn:
+            model = convert_sync_batchnorm(model)
+        parallel = DataParallel(model, world)
+        train_loader = ShardedLoader(train_loader, world.size, world.rank)
     opt, sched, interval = build_optimizer(config, model, len(train_loader))
     stopper = EarlyStopping(config.early_stopping, config.monitor) if config.early_stopping else None
     trainer = Trainer(model, opt, train_loader, val_loader=val_loader, epochs=config.epochs, scheduler=sched,
-                      scheduler_interval=interval, early_stopping=stopper,
-                      checkpoint_dir=run_dir / CHECKPOINT_DIR, callbacks=[_HistoryWriter(run_dir), *callbacks],
-                      progress=progress, log=log)
+                      scheduler_interval=interval, early_stopping=stopper, checkpoint_dir=run_dir / CHECKPOINT_DIR,
+                      callbacks=[_HistoryWriter(run_dir), *callbacks] if root else list(callbacks),
+                      progress=progress if root else False, log=log if root else None, parallel=parallel)
     return trainer, test
 
 
@@ -216,57 +239,98 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
     :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C, after
     saving a checkpoint that :func:`resume` continues from.
     """
+    from ..distributed.comm import together
+
     config = TrainConfig() if config is None else config
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    _check_new_run_dir(run_dir)
-    trainer, test = _setup(config, run_dir, progress, log, callbacks)  # may fail: nothing written yet
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "config.json")
-    try:
-        return _train_and_finish(config, run_dir, trainer, test)
-    except Exception:
-        if not (run_dir / CHECKPOINT_DIR / "state.json").exists():  # failed in epoch 1: leave no trace
-            for name in ("config.json", "history.json"):
-                (run_dir / name).unlink(missing_ok=True)
-            if created and not any(run_dir.iterdir()):
-                run_dir.rmdir()
-        raise
+    world = _world()
+    with together(world):
+        if world is not None:
+            config.world_size = world.size
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
+        if world is not None:
+            run_dir = Path(world.bcast(str(run_dir)))
+        _check_new_run_dir(run_dir)
+        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)  # may fail: nothing written yet
+    with _guarded(trainer):
+        if world is not None and world.rank != 0:  # rank 0 alone writes the run directory
+            return _train_and_finish(config, run_dir, trainer, test)
+        created = not run_dir.exists()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.json")
+        try:
+            return _train_and_finish(config, run_dir, trainer, test)
+        except Exception:
+            if not (run_dir / CHECKPOINT_DIR / "state.json").exists():  # failed in epoch 1: leave no trace
+                for name in ("config.json", "history.json"):
+                    (run_dir / name).unlink(missing_ok=True)
+                if created and not any(run_dir.iterdir()):
+                    run_dir.rmdir()
+            raise
 
 
 def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint with its own ``config.json``; finish as :func:`fit`."""
+    from ..distributed.comm import together
+
     run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    ckpt = run_dir / CHECKPOINT_DIR
-    if not (ckpt / "state.json").is_file():
-        raise RunError(f"{run_dir}: no checkpoint to resume from ({ckpt / 'state.json'} is missing)")
-    trainer, test = _setup(config, run_dir, progress, log, callbacks)
-    trainer.load_checkpoint()
-    if log is not None:
-        log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}")
+    world = _world()
+    with together(world):
+        config = _load_config(run_dir)
+        ckpt = run_dir / CHECKPOINT_DIR
+        if not (ckpt / "state.json").is_file():
+            raise RunError(f"{run_dir}: no checkpoint to resume from ({ckpt / 'state.json'} is missing)")
+        trained_by = config.world_size
+        config.world_size = world.size if world is not None else 1
+        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)
+        state = trainer.load_checkpoint()
+    with _guarded(trainer):
+        return _resume_rank(config, run_dir, trainer, test, trained_by, state, log, world)
+
+
+def _resume_rank(config, run_dir, trainer, test, trained_by, state, log, world):
+    if world is None or world.rank == 0:
+        if config.world_size != trained_by:  # config.json records the world size of the latest start
+            config.save(run_dir / "config.json")
+        if log is not None:
+            ranks = state.get("world_size", trained_by)
+            more = f" with {config.world_size} ranks (checkpoint written by {ranks})" if ranks != config.world_size \
+                else ""
+            log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.step} of "
+                f"{len(trainer.train_loader)}{more}")
     return _train_and_finish(config, run_dir, trainer, test)
 
 
-def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
-    from ..io import save_weights
+def _guarded(trainer):
+    """Under MPI, an exception on one rank prints ``rank R: cause`` and aborts every rank (no rank left waiting)."""
+    if trainer.parallel is None:
+        return contextlib.nullcontext()
+    from ..distributed.comm import guard
+    from .trainer import TrainingInterrupted
 
+    return guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
+
+
+def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
+    from ..io import save_json, save_weights
+
+    root = trainer.parallel is None or trainer.parallel.is_root
     start = time.perf_counter()
     try:
         trainer.fit()
     except KeyboardInterrupt:
-        write_history(run_dir, trainer)
-        if trainer.history:
-            write_curves(run_dir)
+        if root:
+            write_history(run_dir, trainer)
+            if trainer.history:
+                write_curves(run_dir)
         raise
-    write_history(run_dir, trainer)
-    save_weights(run_dir / "model.safetensors", trainer.model.state_dict(),
-                 metadata={"model": config.model, "epochs": str(trainer.epoch)})
-    write_curves(run_dir)
-    metrics = evaluate_split(trainer.model, config, test, "test")
-    from ..io import save_json
-
-    save_json(run_dir / "metrics.json", metrics)
+    if root:
+        write_history(run_dir, trainer)
+        save_weights(run_dir / "model.safetensors", trainer.model.state_dict(),
+                     metadata={"model": config.model, "epochs": str(trainer.epoch)})
+        write_curves(run_dir)
+    metrics = evaluate_split(trainer.model, config, test, "test", parallel=trainer.parallel)
+    if root:
+        save_json(run_dir / "metrics.json", metrics)
     if trainer.log is not None:
         trainer.log(f"test accuracy: {metrics['accuracy']:.2%} ({metrics['n']} {config.dataset} test images)")
         trainer.log(f"run saved to {run_dir}")
@@ -284,14 +348,18 @@ def write_curves(run_dir: Path) -> Path:
     return path
 
 
-def evaluate_split(model, config: TrainConfig, dataset, split: str) -> dict:
-    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on ``dataset`` (JSON-able)."""
+def evaluate_split(model, config: TrainConfig, dataset, split: str, parallel=None) -> dict:
+    """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on ``dataset`` (JSON-able).
+
+    With ``parallel`` (a :class:`glassnet.distributed.DataParallel`) the batches are split over the ranks
+    and gathered; every rank gets the one-process result.
+    """
     from ..data import DataLoader
     from ..nn.loss import CrossEntropyLoss
     from .metrics import confusion_matrix, evaluate, per_class_accuracy
 
     loader = DataLoader(dataset, batch_size=EVAL_BATCH, transform=transform(config))
-    r = evaluate(model, loader, CrossEntropyLoss())
+    r = (parallel.evaluate if parallel is not None else evaluate)(model, loader, CrossEntropyLoss())
     cm = confusion_matrix(r["targets"], r["pred"], config.num_classes)
     per_class = [None if np.isnan(a) else float(a) for a in per_class_accuracy(cm)]
     return {"dataset": config.dataset, "split": split, "n": r["n"], "accuracy": r["acc"], "loss": r["loss"],

@@ -74,6 +74,9 @@ class Trainer:
         input_grad: compute dJ/d(images) in backward too. Default False: training does not
             need it, and the first convolution skips it (:func:`glassnet.nn.skip_input_gradient`),
             as PyTorch does for inputs without ``requires_grad`` (about a quarter of a LeNet-5 step).
+        parallel: a :class:`glassnet.distributed.DataParallel` to train on several MPI ranks
+            (``train_loader`` is then a :class:`~glassnet.distributed.ShardedLoader`); the trainer
+            calls it where the ranks must act together. None: one process.
 
     After :meth:`fit`, ``history`` is the list of per-epoch records
     ``{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}``
@@ -82,7 +85,8 @@ class Trainer:
 
     def __init__(self, model, optimizer, train_loader, *, loss_fn=None, val_loader=None, epochs: int = 1,
                  scheduler=None, scheduler_interval: str = "step", early_stopping=None, checkpoint_dir=None,
-                 callbacks=(), progress: bool | None = False, log=None, input_grad: bool = False):
+                 callbacks=(), progress: bool | None = False, log=None, input_grad: bool = False,
+                 parallel=None):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive int, got {epochs!r}")
         if scheduler_interval not in ("step", "epoch"):
@@ -107,6 +111,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.progress = progress
         self.log = log
+        self.parallel = parallel
         self.history: list[dict] = []
         self.epoch = 0  # epochs completed
         self.step = 0  # batches completed in the current epoch
@@ -178,35 +183,40 @@ class Trainer:
         self._phase = "compute"
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.zero_grad()
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, in one line
+        shard = self.parallel.shard(self.train_loader) if self.parallel else contextlib.nullcontext(1.0)
+        with np.errstate(over="ignore", invalid="ignore"), shard as dJ:  # a diverging run is reported below
             logits = self.model(x)
             try:
                 loss = float(self.loss_fn(logits, y))
             except FloatingPointError as err:
                 raise FloatingPointError(f"epoch {self.epoch + 1}, step {i + 1}/{n}: {err}") from None
-            self.model.backward(self.loss_fn.backward())
+            self.model.backward(self.loss_fn.backward(dJ))  # dJ: this rank's share n_r / b of the batch
+        if self.parallel is not None:
+            self.parallel.reduce_gradients()
         self._phase = "update"
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
-        correct = int(np.count_nonzero(np.asarray(logits).argmax(axis=1) == y))
+        seen = len(y) if self.parallel is None else self.train_loader.n_local
+        correct = int(np.count_nonzero(np.asarray(logits).argmax(axis=1) == y)) if seen else 0
         s = self._sums
-        s["loss"] += loss * len(y)
+        s["loss"] += loss * seen
         s["correct"] += correct
-        s["seen"] += len(y)
+        s["seen"] += seen
         s["lr"] = lr
         self.step = i + 1
         self._phase = "idle"
-        return {"loss": loss, "acc": correct / len(y), "lr": lr}
+        return {"loss": loss, "acc": correct / max(seen, 1), "lr": lr}
 
     def _epoch_record(self, e: int, start: float) -> dict:
-        s = self._sums
+        s = self._sums if self.parallel is None else self.parallel.reduce_sums(self._sums)
         record = {"epoch": e + 1, "train_loss": s["loss"] / s["seen"], "train_acc": s["correct"] / s["seen"],
                   "val_loss": None, "val_acc": None, "lr": s["lr"]}
         if self.val_loader is not None:
             try:
                 with np.errstate(over="ignore", invalid="ignore"):
-                    result = evaluate(self.model, self.val_loader, self.loss_fn)
+                    result = (self.parallel.evaluate if self.parallel else evaluate)(self.model, self.val_loader,
+                                                                                     self.loss_fn)
             except FloatingPointError as err:
                 raise FloatingPointError(f"validation after epoch {e + 1}: {err}") from None
             record["val_loss"], record["val_acc"] = result["loss"], result["acc"]
@@ -236,7 +246,12 @@ class Trainer:
         directory = Path(directory) if directory is not None else self.checkpoint_dir
         if directory is None:
             raise ValueError("Trainer.save_checkpoint: no directory given and no checkpoint_dir set")
-        save_checkpoint(directory, self.model, self.optimizer, self.state_dict())
+        state = self.state_dict()
+        if self.parallel is not None:  # every rank's random state and sums, gathered; rank 0 alone writes
+            state = self.parallel.checkpoint_state(self, state)
+            if state is None:
+                return directory
+        save_checkpoint(directory, self.model, self.optimizer, state)
         return directory
 
     def load_checkpoint(self, directory=None) -> dict:
@@ -263,6 +278,8 @@ class Trainer:
             self._sums = {**_zero_sums(), **state["sums"]}
             self.history = list(state["history"])
             self.stopped_early = bool(state["stopped_early"])
+            if self.parallel is not None:
+                self.parallel.load_state(self, state)
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{where}: does not fit this trainer ({e})") from None
         return state
@@ -272,6 +289,10 @@ class Trainer:
     def _deferred_sigint(self):
         """While training, the first SIGINT only sets a flag; the loop stops at the end of the batch."""
         self._interrupt_requested = False
+        if self.parallel is not None:  # signals only raise the flag; the ranks agree on it after each batch
+            with self.parallel.signals(self):
+                yield
+            return
         if threading.current_thread() is not threading.main_thread() or \
                 signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             yield
@@ -291,6 +312,8 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
 
     def _check_interrupt(self) -> None:
+        if self.parallel is not None:
+            self._interrupt_requested = self.parallel.any(self._interrupt_requested)
         if self._interrupt_requested:
             self._interrupt_requested = False
             raise KeyboardInterrupt
