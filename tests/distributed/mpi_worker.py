@@ -9,6 +9,7 @@ weights; every rank checks that its weights equal rank 0's bit for bit.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import OrderedDict
@@ -80,11 +81,16 @@ def main(argv):
     p.add_argument("--n", type=int, default=52)
     p.add_argument("--sync-bn", action="store_true")
     p.add_argument("--optimizer", default="sgd")
+    p.add_argument("--data")
     a = p.parse_args(argv)
     if a.what == "fail":
         return fail(int(a.out))
+    if a.what in ("resume", "interrupted", "fit_fails"):
+        return {"resume": run_dirs, "interrupted": interrupted, "fit_fails": fit_fails}[a.what](a.out, a.data)
     state = train(a.net, a.dtype, a.steps, a.batch, a.n, a.sync_bn, a.optimizer)
-    digests = dist.allgather_object({k: v.tobytes() for k, v in state.items()})
+    per_rank = a.net == "bn" and not a.sync_bn  # per-rank batch norm: running statistics are each rank's own
+    digests = dist.allgather_object({k: v.tobytes() for k, v in state.items()
+                                     if not (per_rank and ("running_" in k or "num_batches" in k))})
     if any(d != digests[0] for d in digests):
         print(f"rank {dist.rank()}: weights differ between ranks", file=sys.stderr)
         return 3
@@ -105,10 +111,80 @@ def fail(bad_rank: int):
             if step == 2 and dist.rank() == bad_rank:
                 raise ValueError("injected failure")
             if step == 2 and bad_rank < 0 and dist.rank() == -bad_rank:
+                print(f"pid {os.getpid()}", flush=True)
                 time.sleep(600)  # to be killed from outside
             loss_fn(model(x), y)
             model.backward(loss_fn.backward(loader.weight))
             dist.allreduce_gradients(model)
+    return 0
+
+
+
+def run_dirs(out: str, data_dir: str, other_n_dir: str = ""):
+    """Under mpirun: an uninterrupted fit into OUT/a; a fit into OUT/b stopped (all ranks, by a callback) in the
+    middle of epoch 2, then resumed; rank 0 writes OUT/verdict.json comparing the two bit for bit."""
+    import json
+    from pathlib import Path
+
+    from glassnet.train import TrainConfig, TrainingInterrupted, fit, resume
+
+    class StopAt:
+        def on_batch_end(self, trainer, step, logs):
+            if trainer.epoch == 1 and step == 2:
+                raise KeyboardInterrupt
+
+    def config():
+        return TrainConfig(dataset="mnist", data_root=data_dir, epochs=3, batch_size=32, val_split=0.1)
+
+    out = Path(out)
+    fit(config(), out / "a")
+    try:
+        fit(config(), out / "b", callbacks=[StopAt()])
+        raise AssertionError("not interrupted")
+    except TrainingInterrupted:
+        pass
+    resume(out / "b")
+    if dist.is_root():
+        from safetensors.numpy import load_file
+
+        a, b = load_file(out / "a" / "model.safetensors"), load_file(out / "b" / "model.safetensors")
+        ha = json.loads((out / "a" / "history.json").read_text())["epochs"]
+        hb = json.loads((out / "b" / "history.json").read_text())["epochs"]
+        strip = [{k: v for k, v in r.items() if k != "seconds"} for r in ha], \
+            [{k: v for k, v in r.items() if k != "seconds"} for r in hb]
+        verdict = {"weights_equal": all(np.array_equal(a[k], b[k]) for k in a), "history_equal": strip[0] == strip[1],
+                   "metrics_equal": (out / "a" / "metrics.json").read_text() == (out / "b" / "metrics.json").read_text()}
+        (out / "verdict.json").write_text(json.dumps(verdict))
+    return 0
+
+
+def interrupted(out: str, data_dir: str):
+    """Under mpirun: fit into OUT stopped by a callback in the middle of epoch 2 (to resume with another N)."""
+    from glassnet.train import TrainConfig, TrainingInterrupted, fit
+
+    class StopAt:
+        def on_batch_end(self, trainer, step, logs):
+            if trainer.epoch == 1 and step == 2:
+                raise KeyboardInterrupt
+
+    try:
+        fit(TrainConfig(dataset="mnist", data_root=data_dir, epochs=3, batch_size=32, val_split=0.1), out,
+            callbacks=[StopAt()])
+    except TrainingInterrupted:
+        return 0
+    return 1
+
+
+def fit_fails(out: str, data_dir: str):
+    """Under mpirun: rank 1 raises in a callback at epoch 1, step 2, inside glassnet.train.fit."""
+    from glassnet.train import TrainConfig, fit
+
+    class Fail:
+        def on_batch_end(self, trainer, step, logs):
+            if step == 2 and dist.rank() == 1:
+                raise ValueError("injected failure in a callback")
+
+    fit(TrainConfig(dataset="mnist", data_root=data_dir, epochs=2, batch_size=32), out, callbacks=[Fail()])
     return 0
 
 

@@ -312,8 +312,8 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
 
     def _check_interrupt(self) -> None:
-        if self.parallel is not None:
-            self._interrupt_requested = self.parallel.any(self._interrupt_requested)
+        if self.parallel is not None and self.parallel.any(self._interrupt_requested):
+            self._interrupt_requested = True  # set, never cleared here: a signal may arrive during any()
         if self._interrupt_requested:
             self._interrupt_requested = False
             raise KeyboardInterrupt
