@@ -11,11 +11,10 @@ import subprocess
 import sys
 import time
 
+import mpi_worker
 import numpy as np
 import pytest
 from mpi_helpers import WORKER, env, mpirun, needs_mpi
-
-import mpi_worker
 
 pytestmark = needs_mpi
 
