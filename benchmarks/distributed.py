@@ -82,10 +82,13 @@ def worker_train(name: str, batch: int, steps: int, warmup: int) -> dict:
             reduce_s.append(t2 - t1)
     # the slowest rank sets the pace: take each step's maximum over the ranks
     all_steps = np.array(dist.allgather_object(step_s)).max(axis=0)
-    all_reduce = np.array(dist.allgather_object(reduce_s)).max(axis=0)
+    # in the all-reduce, the first rank to arrive also waits for the last (max over ranks: transfer + waiting);
+    # the last to arrive waits for nobody (min over ranks: about the transfer alone)
+    reduce_by_rank = np.array(dist.allgather_object(reduce_s))
     return {"model": name, "ranks": dist.world_size(), "global_batch": batch, "steps": steps,
             "img_per_s": batch * steps / float(all_steps.sum()), "step_s_median": float(np.median(all_steps)),
-            "allreduce_s_median": float(np.median(all_reduce))}
+            "allreduce_s_median": float(np.median(reduce_by_rank.max(axis=0))),
+            "allreduce_transfer_s_median": float(np.median(reduce_by_rank.min(axis=0)))}
 
 
 def worker_allreduce(name: str, local_batch: int, reps: int) -> dict:
@@ -151,10 +154,13 @@ def _env(threads: int) -> dict:
     return e
 
 
+MPIRUN_OPTIONS: list[str] = []
+
+
 def _run(ranks: int, threads: int, *args) -> dict:
     cmd = [sys.executable, __file__, "--worker", *map(str, args)]
     if ranks:
-        cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none", *cmd]
+        cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none", *MPIRUN_OPTIONS, *cmd]
     r = subprocess.run(cmd, capture_output=True, text=True, env=_env(threads), timeout=1800)
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
@@ -175,8 +181,12 @@ def throughput(repeats: int) -> list[dict]:
         for how, rs in runs.items():
             ips = [r["img_per_s"] for r in rs]
             ar = [r["allreduce_s_median"] * 1e3 for r in rs]
-            print(f"{name:9s} {how:22s} img/s {_spread(ips)}   all-reduce ms/step {_spread(ar)}", flush=True)
-            out.append({"model": name, "setup": how, "img_per_s": ips, "allreduce_ms": ar, "runs": rs})
+            tr = [r["allreduce_transfer_s_median"] * 1e3 for r in rs]
+            step = [r["step_s_median"] * 1e3 for r in rs]
+            print(f"{name:9s} {how:22s} img/s {_spread(ips)}  step ms {_spread(step)}  all-reduce ms/step: "
+                  f"with waiting {_spread(ar)}, transfer {_spread(tr)}", flush=True)
+            out.append({"model": name, "setup": how, "img_per_s": ips, "step_ms": step, "allreduce_ms": ar,
+                        "allreduce_transfer_ms": tr, "runs": rs})
     return out
 
 
@@ -247,6 +257,8 @@ def main(argv=None):
                    "measured ms per image of ResNet-20 and ResNet-50")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", metavar="PATH")
+    p.add_argument("--mpirun", default="", metavar="OPTIONS", help="more mpirun options, e.g. "
+                   "'--mca mpi_yield_when_idle 1' (what glassnet train --nproc passes)")
     p.add_argument("--worker", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
@@ -258,7 +270,9 @@ def main(argv=None):
         if dist.is_root():
             print(json.dumps(result))
         return 0
-    results = {"machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+    MPIRUN_OPTIONS[:] = a.mpirun.split()
+    results = {"mpirun_options": MPIRUN_OPTIONS,
+               "machine": {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                            "load_before": os.getloadavg()}}
     for part, fn in (("throughput", throughput), ("allreduce", allreduce), ("steps", steps)):
         if a.part in (part, "all") and not (part == "steps" and a.ms_per_image):

@@ -2,10 +2,13 @@
 
 ``glassnet train --nproc N ARGS`` runs::
 
-    mpirun -n N [--oversubscribe] [--allow-run-as-root] --bind-to none  PYTHON -m glassnet train ARGS
+    mpirun -n N [--oversubscribe] [--allow-run-as-root] --bind-to none --mca mpi_yield_when_idle 1 \
+           PYTHON -m glassnet train ARGS
 
 (Open MPI's options; ``--oversubscribe`` when N exceeds the CPUs,
-``--allow-run-as-root`` when run by root), each rank with
+``--allow-run-as-root`` when run by root; a rank waiting in a collective
+yields its core, which on a machine busy with other work made the gradient
+all-reduce several times faster: see docs/distributed.md), each rank with
 ``GLASSNET_NUM_THREADS = CPUs // N`` unless set. mpirun starts in a session
 of its own, so the terminal's Ctrl-C reaches only this launcher, which
 forwards it as SIGUSR1 (mpirun passes SIGUSR1 on to every rank; the ranks
@@ -66,7 +69,7 @@ def mpirun_command(nproc: int, args: list[str], mpirun: str, open_mpi: bool = Tr
             cmd.append("--oversubscribe")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-run-as-root")
-        cmd += ["--bind-to", "none"]
+        cmd += ["--bind-to", "none", "--mca", "mpi_yield_when_idle", "1"]
     return cmd + [sys.executable, "-m", "glassnet", *args]
 
 
