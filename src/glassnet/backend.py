@@ -1,8 +1,19 @@
 """The one place that knows which array library glassnet computes with.
 
-Everything else asks this module for the array namespace (``xp``), the
-default floating dtype and the random generator, so that a CuPy backend can
-later be swapped in here without touching the layers.
+Everything in ``nn``, ``optim``, ``models`` and ``train`` asks this module for
+the array namespace instead of importing NumPy (a test scans the imports):
+
+* :func:`get_array_module` ``(*arrays)`` gives the namespace the arrays live
+  in (Chainer's pattern): NumPy for NumPy arrays, CuPy for CuPy arrays (when
+  CuPy is installed). Every op takes its namespace from its inputs, so the
+  same maths runs on either.
+* ``xp`` is the default namespace, for arrays created from nothing
+  (parameters, buffers): NumPy.
+* ``host`` is NumPy itself, for what always lives in host memory: files,
+  data sets, metrics.
+
+It also holds the default floating dtype, the random generator and the
+switch for the fast paths.
 
 >>> import glassnet.backend as B
 >>> B.xp.zeros((2, 3), dtype=B.get_default_dtype()).dtype
@@ -13,11 +24,38 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 
 import numpy
 
 xp = numpy
-"""The array namespace (NumPy today)."""
+"""The default array namespace (NumPy), for arrays created from nothing."""
+
+host = numpy
+"""NumPy: the namespace of host memory (files, data sets, metrics)."""
+
+
+def get_array_module(*arrays):
+    """The array namespace of ``arrays``: CuPy if any of them is a CuPy array, else NumPy.
+
+    CuPy is looked up only if it was already imported (an array of it
+    cannot exist otherwise), so this never imports it.
+
+    >>> import numpy as np
+    >>> get_array_module(np.zeros(2), None) is np
+    True
+    """
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return numpy
+
+
+def is_host(*arrays) -> bool:
+    """True when every array is a NumPy array (the CPU fast paths take only these)."""
+    return all(type(a) is numpy.ndarray for a in arrays if a is not None)
 
 _default_dtype = numpy.dtype(numpy.float32)
 _rng = numpy.random.default_rng()
@@ -59,12 +97,17 @@ def set_rng_state(state: dict) -> None:
 
 
 def asarray(x, dtype=None):
-    """Convert ``x`` to a backend array (no copy when it already is one)."""
-    return xp.asarray(x, dtype=dtype)
+    """Convert ``x`` to an array of its own namespace (no copy when it already is one)."""
+    return get_array_module(x).asarray(x, dtype=dtype)
+
+
+def to_host(x):
+    """A NumPy copy of a device array (the array itself when it already is one)."""
+    return x.get() if hasattr(x, "get") and not isinstance(x, numpy.ndarray) else numpy.asarray(x)
 
 
 def is_floating(a) -> bool:
-    return xp.issubdtype(a.dtype, xp.floating)
+    return numpy.issubdtype(a.dtype, numpy.floating)
 
 
 # ------------------------------------------------------------------------------------------- fast paths
@@ -96,9 +139,17 @@ def set_fast_paths(enabled: bool) -> bool:
 MALLOC_MMAP_THRESHOLD = 256 << 20
 MALLOC_TRIM_THRESHOLD = 512 << 20
 
+malloc_tuned = False
+"""Whether :func:`keep_freed_memory` has applied its glibc settings in this process."""
 
-def _keep_freed_memory() -> bool:
-    """Ask glibc to keep freed blocks for reuse instead of handing them back to the OS.
+
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed blocks for reuse instead of handing them back to the OS (opt-in).
+
+    A process-wide setting, so glassnet never makes it on import: the
+    ``glassnet`` command calls it (its process is glassnet's own), a user's
+    program may call it, or set ``GLASSNET_MALLOC_TUNE=1`` to have it done
+    by :func:`glassnet.tune_process`.
 
     By default glibc serves each large block (NumPy arrays above ~128 kB to
     32 MB) with a fresh ``mmap`` and unmaps it when freed, so every new
@@ -107,12 +158,10 @@ def _keep_freed_memory() -> bool:
     ``M_TRIM_THRESHOLD`` at 512 MB, blocks come from the heap and freed
     ones are reused: a LeNet-5 training step (batch 64) took 15% less CPU
     time, batch 256 6%. The price: the process keeps its peak heap (up to
-    512 MB of it) instead of returning it. Set ``GLASSNET_MALLOC_TUNE=0`` to
-    leave glibc's defaults alone; other C libraries are left alone anyway.
-    Returns whether the settings were applied.
+    512 MB of it) instead of returning it. Other C libraries than glibc are
+    left alone. Returns whether the settings were applied.
     """
-    if os.environ.get("GLASSNET_MALLOC_TUNE", "1") == "0":
-        return False
+    global malloc_tuned
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc (macOS, Windows, musl)
@@ -120,8 +169,5 @@ def _keep_freed_memory() -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3
     if not mallopt(m_mmap_threshold, MALLOC_MMAP_THRESHOLD):
         mallopt(m_mmap_threshold, 32 << 20)  # the ceiling of older glibc versions
-    return bool(mallopt(m_trim_threshold, MALLOC_TRIM_THRESHOLD))
-
-
-malloc_tuned = _keep_freed_memory()
-"""Whether :func:`_keep_freed_memory` applied its glibc settings at import."""
+    malloc_tuned = bool(mallopt(m_trim_threshold, MALLOC_TRIM_THRESHOLD))
+    return malloc_tuned

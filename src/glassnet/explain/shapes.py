@@ -6,6 +6,7 @@ H_out = ⌊(H + 2P − K)/S⌋ + 1 = ⌊(3 + 2·0 − 2)/1⌋ + 1 = 2
 
 from __future__ import annotations
 
+from ..nn.functional.geometry import axis_out
 from .document import Raw
 
 MAX_ENTRIES = 1024  # a symbolic explanation is for reading: beyond this it is unreadable and slow
@@ -37,7 +38,7 @@ def check_small(entries: int, what: str) -> None:
 
 def output_shape_lines(size: int, k: int, s: int, p: int, axis: str) -> list[Raw]:
     """The formula ``⌊(H + 2P − K)/S⌋ + 1`` worked for one axis (floor division, as the layers)."""
-    out = (size + 2 * p - k) // s + 1
+    out = output_size(size, k, s, p)
     var = "H" if axis == "H" else "W"
     text = f"{var}_out = ⌊({var} + 2P − K)/S⌋ + 1 = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {out}"
     tex = (
@@ -48,4 +49,5 @@ def output_shape_lines(size: int, k: int, s: int, p: int, axis: str) -> list[Raw
 
 
 def output_size(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
+    """floor((size + 2p - k)/s) + 1: the layers' own rule (:func:`glassnet.nn.functional.geometry.axis_out`)."""
+    return axis_out(size, k, s, p, p)
