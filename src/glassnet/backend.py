@@ -53,6 +53,11 @@ def get_array_module(*arrays):
     return numpy
 
 
+def is_array(a) -> bool:
+    """A NumPy or CuPy array."""
+    return isinstance(a, get_array_module(a).ndarray)
+
+
 def is_host(*arrays) -> bool:
     """True when every array is a NumPy array (the CPU fast paths take only these)."""
     return all(type(a) is numpy.ndarray for a in arrays if a is not None)
@@ -104,6 +109,53 @@ def asarray(x, dtype=None):
 def to_host(x):
     """A NumPy copy of a device array (the array itself when it already is one)."""
     return x.get() if hasattr(x, "get") and not isinstance(x, numpy.ndarray) else numpy.asarray(x)
+
+
+def normalize_device(device) -> str:
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (checked)."""
+    d = str(device)
+    if d == "cpu" or d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit()):
+        return d
+    raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+def require_cupy(device: str = "cuda"):
+    """CuPy with a usable GPU, or one clear error saying what is missing (``pip install 'glassnet[gpu]'``)."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(
+            f"device {device!r} needs CuPy and an NVIDIA GPU: pip install 'glassnet[gpu]' (the cupy-cuda12x wheel; "
+            f"cupy-cuda13x for CUDA 13) ({e})"
+        ) from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CUDA driver missing or broken
+        raise RuntimeError(f"device {device!r}: CuPy is installed but no CUDA GPU can be used ({e})") from None
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if count <= index:
+        raise RuntimeError(f"device {device!r}: {count} CUDA GPU(s) visible")
+    return cupy
+
+
+def device_of(a) -> str:
+    """``"cuda"`` for a CuPy array (``"cuda:N"`` off device 0), else ``"cpu"``."""
+    if type(a) is numpy.ndarray or get_array_module(a) is numpy:
+        return "cpu"
+    return "cuda" if a.device.id == 0 else f"cuda:{a.device.id}"
+
+
+def to_device(a, device: str):
+    """``a`` on ``device`` (the array itself when it is already there)."""
+    device = normalize_device(device)
+    if device == "cpu":
+        return to_host(a)
+    cupy = require_cupy(device)
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if isinstance(a, cupy.ndarray) and a.device.id == index:
+        return a
+    with cupy.cuda.Device(index):
+        return cupy.asarray(a)
 
 
 def is_floating(a) -> bool:

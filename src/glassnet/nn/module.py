@@ -112,9 +112,11 @@ def _as_array(module, x):
     model's floating dtype, floating data keep their dtype.
     """
     xp = B.get_array_module(x)
-    if isinstance(x, xp.ndarray):
+    if isinstance(x, xp.ndarray) and x.dtype.kind in "fO":  # floating (or objects: symbols), as given
         return x
-    if hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # a torch tensor, without importing torch
+    if isinstance(x, xp.ndarray):
+        pass
+    elif hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # a torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     else:
         try:
@@ -123,7 +125,7 @@ def _as_array(module, x):
             raise TypeError(f"{module.label}: expected a NumPy array, got {type(x).__name__} ({e})") from None
     if x.dtype.kind in "biu":
         x = x.astype(module.dtype)
-    elif x.dtype.kind not in "f":
+    elif x.dtype.kind not in "fO":
         raise TypeError(
             f"{module.label}: expected a NumPy array of numbers (e.g. np.float32), got an array of dtype {x.dtype}"
         )
@@ -293,26 +295,52 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, dtype):
-        """Cast parameters and floating buffers to ``dtype`` (in place)."""
-        dtype = B.xp.dtype(dtype)
+    def to(self, dtype_or_device):
+        """Cast parameters and floating buffers to a dtype, or move them to a device (in place).
+
+        ``model.to(np.float64)``; ``model.to("cuda")`` (CuPy arrays on the
+        GPU, see docs/gpu.md) and ``model.to("cpu")`` (NumPy arrays).
+        """
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cpu", "cuda"):
+            device = B.normalize_device(dtype_or_device)
+
+            def move(a):
+                return B.to_device(a, device)
+        else:
+            dtype = B.host.dtype(dtype_or_device)
+
+            def move(a):
+                return a.astype(dtype, copy=False) if B.is_floating(a) else a
         for m in self.modules():
             for p in m._parameters.values():
-                p.data = p.data.astype(dtype, copy=False)
+                p.data = move(p.data)
                 if p.grad is not None:
-                    p.grad = p.grad.astype(dtype, copy=False)
+                    p.grad = move(p.grad)
             for k, b in m._buffers.items():
-                if b is not None and B.is_floating(b):
-                    m._buffers[k] = b.astype(dtype, copy=False)
+                if b is not None:
+                    m._buffers[k] = move(b)
             m._saved_stack.clear()
             object.__setattr__(m, "_saved_next", 0)
         return self
 
     def double(self):
-        return self.to(B.xp.float64)
+        return self.to(B.host.float64)
 
     def float(self):
-        return self.to(B.xp.float32)
+        return self.to(B.host.float32)
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
+
+    @property
+    def device(self) -> str:
+        """Where the parameters live: ``"cpu"`` or ``"cuda"``."""
+        for p in self.parameters():
+            return B.device_of(p.data)
+        return "cpu"
 
     @property
     def dtype(self):
@@ -330,7 +358,7 @@ class Module:
                 out[pre + k] = p.data.copy()
             for k, b in m._buffers.items():
                 if b is not None:
-                    out[pre + k] = B.xp.array(b, copy=True)
+                    out[pre + k] = B.get_array_module(b).array(b, copy=True)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
@@ -354,8 +382,8 @@ class Module:
         for k, (m, name, kind) in targets.items():
             if k in state_dict:
                 own = m._parameters[name].data if kind == "param" else m._buffers[name]
-                if tuple(B.xp.shape(state_dict[k])) != tuple(B.xp.shape(own)):
-                    got = format_shape(B.xp.shape(state_dict[k]))
+                if tuple(B.host.shape(state_dict[k])) != tuple(own.shape):
+                    got = format_shape(B.host.shape(state_dict[k]))
                     bad_shape.append(f"{k}: expected {format_shape(own.shape)}, got {got}")
         problems = []
         if bad_shape:
@@ -371,10 +399,10 @@ class Module:
                 continue
             if kind == "param":
                 p = m._parameters[name]
-                p.data = B.xp.array(state_dict[k], dtype=p.data.dtype, copy=True)
+                p.data = B.get_array_module(p.data).array(state_dict[k], dtype=p.data.dtype, copy=True)
             else:
                 own = m._buffers[name]
-                m._buffers[name] = B.xp.array(state_dict[k], dtype=own.dtype, copy=True)
+                m._buffers[name] = B.get_array_module(own).array(state_dict[k], dtype=own.dtype, copy=True)
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # ---------------------------------------------------------------- running
@@ -483,10 +511,10 @@ class Module:
         return self._saved_stack[self._saved_next]
 
     def _shape_error(self, expected: str, x) -> ValueError:
-        return ValueError(f"{self.label}: expected input {expected}, got {format_shape(B.xp.shape(x))}")
+        return ValueError(f"{self.label}: expected input {expected}, got {format_shape(x.shape)}")
 
     def _check_ndim(self, x, ndim: int, expected: str) -> None:
-        if B.xp.ndim(x) != ndim:
+        if x.ndim != ndim:
             raise self._shape_error(expected, x)
 
     # ---------------------------------------------------------------- printing
