@@ -296,7 +296,7 @@ def test_trainer_skips_the_image_gradient_unless_asked():
     asked = []
     original = model.backward
     model.backward = lambda dy, input_grad=True: asked.append(input_grad) or original(dy, input_grad=input_grad)
-    Trainer(model, SGD(model.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))])).fit(1)
-    Trainer(model, SGD(model.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))]), input_grad=True).fit(1)
+    Trainer(model, SGD(model.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))]), progress=False).fit()
+    Trainer(model, SGD(model.parameters(), lr=0.1), Loader([(x, np.array([0, 1]))]), input_grad=True, progress=False).fit()
     assert asked == [False, True]
     assert model.features[0].needs_input_grad is True  # the model itself is left as it was

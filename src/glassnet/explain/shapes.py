@@ -6,26 +6,15 @@ H_out = ⌊(H + 2P − K)/S⌋ + 1 = ⌊(3 + 2·0 − 2)/1⌋ + 1 = 2
 
 from __future__ import annotations
 
+from ..nn.functional import geometry
 from ..nn.functional.geometry import axis_out
 from .document import Raw
 
 MAX_ENTRIES = 1024  # a symbolic explanation is for reading: beyond this it is unreadable and slow
 
 
-def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
-    """An int or a pair of ints (each >= ``minimum``) -> a pair; a clear error otherwise."""
-    v = (value, value) if isinstance(value, int) else tuple(value)
-    if len(v) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(v) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return v
-
-
-def positive(value, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+pair = geometry.pair  # the layers' own normaliser: the same rules and messages
+positive = geometry.positive_int
 
 
 def check_small(entries: int, what: str) -> None:
