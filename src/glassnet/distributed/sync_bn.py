@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..nn import BatchNorm1d, BatchNorm2d
+from ..nn.functional import norm as Fn
 from . import comm
 
 _stand_in = False
@@ -102,9 +103,13 @@ class SyncBatchNorm(BatchNorm2d):
         return Y
 
     def backward(self, dy):
-        ctx = self._saved()
-        if not isinstance(ctx, _SyncCtx):  # evaluation or one rank: the plain batch norm's
-            return super().backward(dy)
+        ctx = self._saved()  # taken once: a module used twice keeps one saved state per use
+        if not isinstance(ctx, _SyncCtx):  # evaluation or one rank: the plain batch norm's backward
+            dx, dgamma, dbeta = Fn.batch_norm_backward(dy, ctx)
+            if self.affine:
+                self.weight.accumulate(dgamma)
+                self.bias.accumulate(dbeta)
+            return dx
         X_hat, inv_std, gamma, axes, M, keep = ctx
         C = self.num_features
         shape = tuple(1 if a in axes else s for a, s in enumerate(dy.shape))

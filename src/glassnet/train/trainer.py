@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..nn.conv import skip_input_gradient
 from ..nn.loss import CrossEntropyLoss
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .metrics import evaluate
@@ -72,7 +71,7 @@ class Trainer:
         progress: show a tqdm bar (None: only when stderr is a terminal).
         log: called with one line of text per epoch (e.g. ``print``); None: silent.
         input_grad: compute dJ/d(images) in backward too. Default False: training does not
-            need it, and the first convolution skips it (:func:`glassnet.nn.skip_input_gradient`),
+            need it, so backward skips it (``model.backward(dy, input_grad=False)``),
             as PyTorch does for inputs without ``requires_grad`` (about a quarter of a LeNet-5 step).
         parallel: a :class:`glassnet.distributed.DataParallel` to train on several MPI ranks
             (``train_loader`` is then a :class:`~glassnet.distributed.ShardedLoader`); the trainer
@@ -97,8 +96,7 @@ class Trainer:
         if early_stopping is not None and early_stopping.monitor.startswith("val") and val_loader is None:
             raise ValueError(f"Trainer: early stopping on {early_stopping.monitor} needs a val_loader")
         self.model = model
-        if not input_grad:
-            skip_input_gradient(model)
+        self.input_grad = bool(input_grad)
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
@@ -190,7 +188,8 @@ class Trainer:
                 loss = float(self.loss_fn(logits, y))
             except FloatingPointError as err:
                 raise FloatingPointError(f"epoch {self.epoch + 1}, step {i + 1}/{n}: {err}") from None
-            self.model.backward(self.loss_fn.backward(dJ))  # dJ: this rank's share n_r / b of the batch
+            # dJ: this rank's share n_r / b of the global batch (1 in one process)
+            self.model.backward(self.loss_fn.backward(dJ), input_grad=self.input_grad)
         if self.parallel is not None:
             self.parallel.reduce_gradients()
         self._phase = "update"
@@ -198,7 +197,7 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
         seen = len(y) if self.parallel is None else self.train_loader.n_local
-        correct = int(np.count_nonzero(np.asarray(logits).argmax(axis=1) == y)) if seen else 0
+        correct = int(np.count_nonzero(backend.to_host(logits).argmax(axis=1) == backend.to_host(y))) if seen else 0
         s = self._sums
         s["loss"] += loss * seen
         s["correct"] += correct
