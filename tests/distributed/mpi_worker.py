@@ -85,6 +85,9 @@ def main(argv):
     a = p.parse_args(argv)
     if a.what == "fail":
         return fail(int(a.out))
+    if a.what == "trainer_bn":
+        trainer_bn(a.out, a.sync_bn)
+        return 0
     if a.what in ("resume", "interrupted", "fit_fails"):
         return {"resume": run_dirs, "interrupted": interrupted, "fit_fails": fit_fails}[a.what](a.out, a.data)
     state = train(a.net, a.dtype, a.steps, a.batch, a.n, a.sync_bn, a.optimizer)
@@ -186,6 +189,32 @@ def fit_fails(out: str, data_dir: str):
 
     fit(TrainConfig(dataset="mnist", data_root=data_dir, epochs=2, batch_size=32), out, callbacks=[Fail()])
     return 0
+
+
+def trainer_bn(out: str | None = None, sync_bn: bool = True, epochs: int = 2):
+    """The Trainer with DataParallel (a ShardedLoader, SyncBatchNorm, validation split over the ranks) on the
+    batch-norm net in float64; returns (state dict, history); rank 0 writes them to OUT under mpirun."""
+    import json
+
+    from glassnet.distributed import DataParallel, ShardedLoader
+    from glassnet.train import Trainer
+
+    model = make_net("bn", np.float64)
+    under_mpi = dist.launched()
+    if under_mpi and sync_bn:
+        model = dist.convert_sync_batchnorm(model)
+    parallel = DataParallel(model) if under_mpi else None
+    loader = DataLoader(data(52), batch_size=10, shuffle=True, seed=3, dtype=np.float64)
+    val = DataLoader(data(37), batch_size=8, dtype=np.float64)
+    trainer = Trainer(model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), ShardedLoader(loader)
+                      if under_mpi else loader, val_loader=val, epochs=epochs, parallel=parallel)
+    history = trainer.fit()
+    state = model.state_dict()
+    if out is not None and dist.is_root():
+        np.savez(out, **state)
+        with open(out + ".json", "w") as f:
+            json.dump(history, f)
+    return state, history
 
 
 if __name__ == "__main__":

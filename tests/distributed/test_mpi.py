@@ -53,6 +53,20 @@ def test_sync_batchnorm_equals_one_process(tmp_path, n):
     _compare(tmp_path, n, 1e-10, net="bn", dtype="float64", steps=20, n=52, sync_bn=True)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_trainer_with_sync_batchnorm_equals_one_process(tmp_path, n):
+    """The Trainer's hooks: shards with a stand-in (N=3), SyncBatchNorm, the epoch sums, validation over the ranks."""
+    ref_state, ref_history = mpi_worker.trainer_bn(sync_bn=True)
+    out = tmp_path / "t.npz"
+    mpirun(n, WORKER, "trainer_bn", out, "--sync-bn")
+    assert _rel(dict(np.load(out)), ref_state) <= 1e-10
+    history = json.loads((tmp_path / "t.npz.json").read_text())
+    for got, ref in zip(history, ref_history, strict=True):
+        assert got["val_acc"] == ref["val_acc"] and got["train_acc"] == ref["train_acc"]
+        assert got["val_loss"] == pytest.approx(ref["val_loss"], rel=1e-10)
+        assert got["train_loss"] == pytest.approx(ref["train_loss"], rel=1e-10)
+
+
 def test_per_rank_batchnorm_differs_from_one_process(tmp_path):
     """The default, as PyTorch DDP: each rank normalises with its own shard's statistics."""
     ref = mpi_worker.train(net="bn", dtype="float64", steps=5, n=50)
@@ -80,13 +94,14 @@ def test_cli_ranks_train_like_one_process_and_rank0_alone_writes(tmp_path, data_
     from safetensors.numpy import load_file
 
     one = _train(0, data_dir, tmp_path / "one")
-    many = _train(3, data_dir, tmp_path / "three")
+    many = _train(3, data_dir, tmp_path / "three", "--sync-bn")  # LeNet-5 has no batch norm: no effect
     a, b = load_file(tmp_path / "one" / "model.safetensors"), load_file(tmp_path / "three" / "model.safetensors")
     assert _rel(b, a) < 1e-4  # float32, Adam + one-cycle over 20 steps: rounding differences only
     m1, m3 = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("one", "three"))
     assert m1["n"] == m3["n"] == 110
     assert abs(m1["accuracy"] - m3["accuracy"]) <= 1 / 110 and abs(m1["loss"] - m3["loss"]) < 1e-4
-    assert json.loads((tmp_path / "three" / "config.json").read_text())["world_size"] == 3
+    config = json.loads((tmp_path / "three" / "config.json").read_text())
+    assert config["world_size"] == 3 and config["sync_bn"] is True
     assert json.loads((tmp_path / "one" / "config.json").read_text())["world_size"] == 1
     assert many.stdout.count("epoch 1/2") == 1 and many.stdout.count("test accuracy") == 1  # rank 0 prints
     assert one.stdout.count("epoch 1/2") == 1
