@@ -96,9 +96,10 @@ def _hint(name: str, producer: str):
     if producer == "glassnet":
         return name.split("/")[0]
     if producer == "pytorch" and name.startswith("/"):
-        path = ""
-        for comp in name.split("/")[1:-1]:
-            path = comp if not path or comp.startswith(path + ".") else f"{path}.{comp}"
+        path, prev = "", None
+        for comp in name.split("/")[1:-1]:  # a container's child is scoped "<container>.<child>"
+            local = comp[len(prev) + 1:] if prev and comp.startswith(prev + ".") else comp
+            path, prev = (f"{path}.{local}" if path else local), comp
         return path
     return None
 
