@@ -110,28 +110,24 @@ def _lrn(g, m, path, x_name, x):
                   bias=float(m.k))
 
 
-def _pool_ceil(m, x) -> int:
-    """ceil_mode for ONNX: 1 only where it changes the output size (see docs/onnx.md, 'ceil_mode')."""
-    if not m.ceil_mode:
-        return 0
-    for size, k, s, p in zip(x.shape[2:], m.kernel_size, m.stride, m.padding, strict=True):
-        if (size + 2 * p - k) % s:  # floor and ceil differ; PyTorch's "last window starts inside" rule
-            out_ceil = -(-(size + 2 * p - k) // s) + 1  # then keeps the ceil size whenever ONNX's formula does
-            if (out_ceil - 1) * s < size + p:
-                return 1
-    return 0
+def _pool(g, m, path, x_name, x, op, **extra):
+    from .pooling import onnx_pads
+
+    found = onnx_pads(x.shape[2:], m.kernel_size, m.stride, m.padding, m.ceil_mode, extra.get("count_include_pad"))
+    if found is None:
+        raise _refuse(path, m, f"ceil_mode with count_include_pad on a {x.shape[2]}x{x.shape[3]} input: ONNX's pads "
+                               "and ceil_mode cannot give PyTorch's windows on both axes (see docs/onnx.md)")
+    pads, ceil = found
+    return g.node(op, [x_name], path, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=pads,
+                  ceil_mode=ceil, **extra)
 
 
 def _max_pool(g, m, path, x_name, x):
-    (ph, pw) = m.padding
-    return g.node("MaxPool", [x_name], path, kernel_shape=list(m.kernel_size), strides=list(m.stride),
-                  pads=[ph, pw, ph, pw], ceil_mode=_pool_ceil(m, x))
+    return _pool(g, m, path, x_name, x, "MaxPool")
 
 
 def _avg_pool(g, m, path, x_name, x):
-    (ph, pw) = m.padding
-    return g.node("AveragePool", [x_name], path, kernel_shape=list(m.kernel_size), strides=list(m.stride),
-                  pads=[ph, pw, ph, pw], ceil_mode=_pool_ceil(m, x), count_include_pad=int(m.count_include_pad))
+    return _pool(g, m, path, x_name, x, "AveragePool", count_include_pad=int(m.count_include_pad))
 
 
 def _adaptive_avg_pool(g, m, path, x_name, x):

@@ -154,15 +154,29 @@ def batch_norm(node):
 
 
 def _pool(node, cls, **extra):
+    from .pooling import torch_padding
+
     kernel = _pair_attr(node, "kernel_shape", ())
     stride = _pair_attr(node, "strides", (1, 1))
     if _pair_attr(node, "dilations", (1, 1)) != (1, 1):
         raise node.error("dilated pooling is not supported")
     if int(node.attrs.get("storage_order", 0)):
         raise node.error("storage_order=1 is not supported")
-    padding = _auto_pad(node, kernel, stride, (1, 1), conv=False)
+    ceil = bool(node.attrs.get("ceil_mode", 0))
+    mode = node.attrs.get("auto_pad", "NOTSET")
+    if mode not in ("NOTSET", "", "VALID"):
+        raise node.error(f"auto_pad={mode} is not supported for pooling")
+    pads = [0, 0, 0, 0] if mode == "VALID" else [int(p) for p in node.attrs.get("pads", [0, 0, 0, 0])]
+    if len(pads) != 4:
+        raise node.error(f"pads {pads}: only 2-d windows are supported")
+    sizes = None if node.rank() != 4 else node.shape[2:]
+    found = torch_padding(sizes, kernel, stride, pads, ceil, extra.get("count_include_pad", False))
+    if found is None:
+        raise node.error(f"asymmetric pads {pads} (top, left, bottom, right) have no glassnet form (symmetric "
+                         "pads, or end pads that only make the ceil_mode windows PyTorch's)")
+    padding, ceil = found
     try:
-        return cls(kernel, stride=stride, padding=padding, ceil_mode=bool(node.attrs.get("ceil_mode", 0)), **extra)
+        return cls(kernel, stride=stride, padding=padding, ceil_mode=ceil, **extra)
     except ValueError as e:
         raise node.error(str(e)) from None
 
