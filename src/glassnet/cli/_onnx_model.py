@@ -43,6 +43,15 @@ def _numbers(text, flag, channels):
     return values
 
 
+def require_onnx() -> None:
+    import importlib.util
+
+    from . import CLIError
+
+    if importlib.util.find_spec("onnx") is None:
+        raise CLIError("the onnx package is missing; install the extra: pip install 'glassnet[onnx]'")
+
+
 def refuse_flags_for_run(args) -> None:
     from . import CLIError
 
@@ -60,6 +69,7 @@ def load(path, args, fallback_names=None):
 
     if not Path(path).is_file():
         raise CLIError(f"{path}: no such file")
+    require_onnx()
     meta = read_metadata(path)
     model = load_onnx(path)
     shape = meta.get("input_shape")

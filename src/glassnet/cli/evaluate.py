@@ -71,6 +71,7 @@ def _load_onnx(args):
 
     if not Path(args.run_dir).is_file():
         raise CLIError(f"{args.run_dir}: no such file")
+    _onnx_model.require_onnx()
     dataset = args.dataset or read_metadata(args.run_dir).get("dataset")
     if not dataset:
         raise CLIError(f"{args.run_dir} does not say which data set it was trained on: add --dataset NAME")

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 
 
 def register(subparsers) -> None:
@@ -84,9 +83,9 @@ def _from_model(args):
 
 def run(args) -> int:
     from . import CLIError
+    from ._onnx_model import require_onnx
 
-    if importlib.util.find_spec("onnx") is None:
-        raise CLIError("the onnx package is missing; install the extra: pip install 'glassnet[onnx]'")
+    require_onnx()
     from ..onnx import export
 
     if (args.run_dir is None) == (args.model is None):
