@@ -61,16 +61,14 @@ def test_zoo_model_in_onnxruntime_and_back(name, tmp_path):
     model, shape = build(name)
     path = export_checked(model, tmp_path / f"{name}.onnx", shape)
     loaded = gx.load(path)
-    if CASES[name][1].get("aux_logits"):  # auxiliary heads run in training only: not in the graph
-        state = {k: v for k, v in model.state_dict().items() if not k.startswith("aux")}
-        assert list(loaded.state_dict()) == list(state)
-    else:
-        assert_same_state(model, loaded)
+    # auxiliary heads run in training only: they are not in the graph
+    assert_same_state(model, loaded, skip="aux" if CASES[name][1].get("aux_logits") else None)
     for batch in (1, 7):
         x = inputs(shape, batch)
         with no_grad():
             y = model(x)
-        assert np.abs(y).max() > 1e-3  # the output depends on the input, not on the last bias alone
+        if batch > 1:  # the output depends on the input, not on the last bias alone
+            assert np.ptp(y, axis=0).max() > 1e-2 * np.abs(y).max()
         assert rel_err(ort_run(path, x), y) < TOL
         with no_grad():
             assert np.array_equal(loaded(x), y)  # the same layers with the same weights: bit for bit

@@ -38,6 +38,7 @@ class _Builder:
 
     def __init__(self):
         self.nodes, self.initializers, self.used = [], [], set()
+        self.counts = {}  # BatchNorm's num_batches_tracked by state-dict key: metadata, for an exact round trip
 
     def unique(self, base: str) -> str:
         name, k = base, 1
@@ -92,6 +93,7 @@ def _batch_norm(g, m, path, x_name, x):
         raise _refuse(path, m, "track_running_stats=False normalises with the batch's own statistics in "
                                "evaluation too; ONNX's BatchNormalization (inference) needs running statistics")
     pre = f"{path}." if path else ""
+    g.counts[pre + "num_batches_tracked"] = int(m.num_batches_tracked)
     c = m.num_features
     gamma = m.weight.data if m.affine else np.ones(c, np.float32)
     beta = m.bias.data if m.affine else np.zeros(c, np.float32)
@@ -322,7 +324,7 @@ def _walk(g, m, path, x_name, x):
 
 
 # ---------------------------------------------------------------------------- the model
-def _metadata_props(model, metadata, channels) -> dict:
+def _metadata_props(metadata, channels, counts) -> dict:
     from .. import __version__
 
     if not isinstance(metadata, Mapping | None):
@@ -341,7 +343,6 @@ def _metadata_props(model, metadata, channels) -> dict:
     for key, value in meta.items():
         if value is not None:
             props[str(key)] = value if isinstance(value, str) else json.dumps(value)
-    counts = {k: int(v) for k, v in model.state_dict().items() if k.endswith("num_batches_tracked")}
     if counts:
         props["glassnet_num_batches_tracked"] = json.dumps(counts)
     return props
@@ -393,7 +394,7 @@ def build(model, input_shape=None, opset: int = 17, dynamic_batch: bool = True, 
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="glassnet", producer_version=__version__,
                               ir_version=helper.find_min_ir_version_for(opsets))
-    helper.set_model_props(proto, _metadata_props(model, metadata, input_shape[0]))
+    helper.set_model_props(proto, _metadata_props(metadata, input_shape[0], g.counts))
     try:
         onnx.checker.check_model(proto, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:  # a bug of this exporter

@@ -182,9 +182,8 @@ def build_module(proto, source: str = "<model>"):
     meta = _metadata(proto, source)
     counts = meta.get("glassnet_num_batches_tracked")
     if isinstance(counts, dict) and proto.producer_name == "glassnet":
-        state = {k: np.asarray(v, np.int64) for k, v in counts.items()}
-        if set(state) <= set(model.state_dict()):  # the training step counts, kept for an exact round trip
-            model.load_state_dict(state, strict=False)
+        keys = set(model.state_dict())  # the training step counts, kept for an exact round trip
+        model.load_state_dict({k: np.asarray(v, np.int64) for k, v in counts.items() if k in keys}, strict=False)
     _dry_run(model, shapes.get(inputs[0]), shapes.get(graph.output[0].name), source)
     return model
 
