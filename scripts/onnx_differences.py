@@ -47,7 +47,29 @@ def main():
             worst = max(worst, *errs)
             print(f"{name:<18} {'x'.join(map(str, shape)):<10} {errs[0]:10.2e} {errs[1]:10.2e}  "
                   f"{'same state, equal outputs' if same and same_state else 'DIFFERS'}")
-    print(f"largest relative difference: {worst:.2e}")
+    print(f"largest relative difference (glassnet exports): {worst:.2e}")
+    try:
+        import torch
+    except ImportError:
+        return
+    from test_torch_files import export_torch, lenet, resnet, vgg
+
+    worst = 0.0
+    print(f"\n{'PyTorch file':<18} {'opset':<6} {'vs torch':>10} {'vs ort':>10}   (glassnet.onnx.load, batch 7)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for make in (lenet, resnet, vgg):
+            for opset in (None, 13):
+                torch.manual_seed(1)
+                net, shape = make()
+                path = export_torch(net, shape, Path(tmp) / "net.onnx", opset)
+                x = inputs(shape, 7)
+                y = gx.load(path)(x)
+                with torch.no_grad():
+                    e_torch = rel_err(y, net(torch.from_numpy(x)).numpy())
+                e_ort = rel_err(y, ort_run(path, x))
+                worst = max(worst, e_torch, e_ort)
+                print(f"{make.__name__:<18} {opset or 'deflt':<6} {e_torch:10.2e} {e_ort:10.2e}")
+    print(f"largest relative difference (PyTorch's files): {worst:.2e}")
 
 
 if __name__ == "__main__":

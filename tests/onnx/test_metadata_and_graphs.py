@@ -123,6 +123,26 @@ def test_residual_recognised_without_names(tmp_path):
     assert rel_err(model(x), ort_run(path, x)) < TOL
 
 
+@pytest.mark.parametrize("name, kwargs, shape", [("alexnet", {"width": 0.1}, (3, 63, 63)),
+                                                  ("googlenet", {"width": 0.125, "paper": True,
+                                                                 "transform_input": True}, (3, 224, 224))])
+def test_loaded_models_export_again(name, kwargs, shape, tmp_path):
+    """The loader's own modules (Upsample for AlexNet's adaptive pool, Affine for transform_input) export too."""
+    from glassnet.models import get_model
+
+    model = randomize(get_model(name, **kwargs))
+    loaded = gx.load(gx.export(model, tmp_path / "a.onnx", shape))
+    assert any(isinstance(m, (Upsample, Affine)) for m in loaded.modules())
+    path = export_checked(loaded, tmp_path / "b.onnx", shape)
+    assert_same_state(model, gx.load(path))
+    x = inputs(shape, 2)
+    assert rel_err(ort_run(path, x), model(x)) < TOL
+
+
+def test_lazy_attribute():
+    assert glassnet.onnx.load is gx.load
+
+
 def test_loader_modules_backward():
     x = inputs((2, 3, 2), 2).astype(np.float64)
     glassnet.gradcheck(Upsample((2, 3)), x)
