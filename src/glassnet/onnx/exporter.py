@@ -51,7 +51,7 @@ class _Builder:
     def const(self, name: str, array) -> str:
         from onnx import numpy_helper
 
-        a = np.asarray(array)
+        a = np.asarray(B.to_host(array))  # weights of a model on a GPU come to the host
         a = a.astype(np.float32) if a.dtype.kind == "f" else a.astype(np.int64)
         name = self.unique(name)
         self.initializers.append(numpy_helper.from_array(a.copy(order="C"), name))
@@ -224,7 +224,7 @@ def _concat(g, m, path, x_name, x):
         y_name, y = _walk(g, child, _join(path, name), x_name, x)
         names.append(y_name)
         outs.append(y)
-    return g.node("Concat", names, path, axis=int(m.dim)), B.xp.concatenate(outs, axis=m.dim)
+    return g.node("Concat", names, path, axis=int(m.dim)), B.get_array_module(*outs).concatenate(outs, axis=m.dim)
 
 
 def _residual(g, m, path, x_name, x):
@@ -251,7 +251,8 @@ def _googlenet(g, m, path, x_name, x):
         tpath = _join(path, "transform_input")
         x_name = g.node("Add", [g.node("Mul", [x_name, g.const(f"{tpath}.scale", scale)], tpath),
                                 g.const(f"{tpath}.shift", shift)], tpath)
-        x = x * scale.astype(x.dtype) + shift.astype(x.dtype)
+        xp = B.get_array_module(x)
+        x = x * xp.asarray(scale, dtype=x.dtype) + xp.asarray(shift, dtype=x.dtype)
     for name in m.trunk:  # evaluation mode: the auxiliary heads do not run
         x_name, x = _walk(g, m._modules[name], _join(path, name), x_name, x)
     return x_name, x
@@ -269,8 +270,9 @@ def _graph(g, m, path, x_name, x):
                 y_name, y = g.node("Add", [y_name, a_name], _join(path, output)), y + a
             env[output] = (y_name, y)
         else:
+            arrays = [a[1] for a in args]
             env[output] = (g.node("Concat", [a[0] for a in args], _join(path, output), axis=int(axis)),
-                           B.xp.concatenate([a[1] for a in args], axis=axis))
+                           B.get_array_module(*arrays).concatenate(arrays, axis=axis))
     return env[m.output_name]
 
 
@@ -374,12 +376,12 @@ def build(model, input_shape=None, opset: int = 17, dynamic_batch: bool = True, 
     g.used.add("input")
     try:
         with no_grad():
-            x = B.xp.zeros((1, *input_shape), dtype=model.dtype)
+            x = np.zeros((1, *input_shape), dtype=model.dtype)  # moved to the model's device by its forward
             out_name, y = _walk(g, model, "", "input", x)
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
-    if not isinstance(y, np.ndarray):
+    if not B.is_array(y):
         raise OnnxError(f"cannot export {type(model).__name__}: its output is a {type(y).__name__}, not one array")
     batch = "batch" if dynamic_batch else 1
     if not g.nodes or g.nodes[-1].output[0] != out_name:  # e.g. an empty Sequential

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from .. import backend as B
 from ..nn.module import Module
 
@@ -34,11 +36,12 @@ class Upsample(Module):
         self.scale_factor = (a, b)
 
     def forward(self, x):
-        if B.xp.ndim(x) != 4:
+        if getattr(x, "ndim", None) != 4:
             raise self._shape_error("(N, C, H, W)", x)
         a, b = self.scale_factor
+        xp = B.get_array_module(x)
         self._save(x.shape)
-        return B.xp.repeat(B.xp.repeat(x, a, axis=2), b, axis=3)
+        return xp.repeat(xp.repeat(x, a, axis=2), b, axis=3)
 
     def backward(self, dy):
         n, c, h, w = self._saved()
@@ -62,21 +65,25 @@ class Affine(Module):
 
     def __init__(self, scale=None, shift=None):
         super().__init__()
-        self.scale = None if scale is None else B.xp.asarray(scale)
-        self.shift = None if shift is None else B.xp.asarray(shift)
+        self.scale = None if scale is None else B.host.asarray(scale)
+        self.shift = None if shift is None else B.host.asarray(shift)
 
     def forward(self, x):
         for c in (self.scale, self.shift):
-            if c is not None and B.xp.broadcast_shapes(x.shape, c.shape) != x.shape:
+            if c is not None and B.host.broadcast_shapes(x.shape, c.shape) != x.shape:
                 raise self._shape_error(f"a shape the constant {tuple(c.shape)} broadcasts to", x)
-        y = x if self.scale is None else x * self.scale.astype(x.dtype, copy=False)
-        y = y if self.shift is None else y + self.shift.astype(x.dtype, copy=False)
+        y = x if self.scale is None else x * self._const(self.scale, x)
+        y = y if self.shift is None else y + self._const(self.shift, x)
         self._save(True)
         return y
 
     def backward(self, dy):
         self._saved()
-        return dy if self.scale is None else dy * self.scale.astype(dy.dtype, copy=False)
+        return dy if self.scale is None else dy * self._const(self.scale, dy)
+
+    @staticmethod
+    def _const(c, like):
+        return B.get_array_module(like).asarray(c, dtype=like.dtype)
 
     def extra_repr(self):
         parts = [f"{k}{tuple(v.shape)}" for k, v in (("scale", self.scale), ("shift", self.shift)) if v is not None]
@@ -99,6 +106,7 @@ class Graph(Module):
         self.input_name, self.output_name = input_name, output_name
 
     def forward(self, x):
+        xp = B.get_array_module(x)
         env = {self.input_name: x}
         sizes = {}
         for kind, child, inputs, output, axis in self.steps:
@@ -112,30 +120,33 @@ class Graph(Module):
                 env[output] = y
             else:
                 sizes[output] = [a.shape[axis] for a in args]
-                env[output] = B.xp.concatenate(args, axis=axis)
+                env[output] = xp.concatenate(args, axis=axis)
         self._save(sizes)
         return env[self.output_name]
 
     def backward(self, dy):
         sizes = self._saved()
+        xp = B.get_array_module(dy)
         grads = {self.output_name: dy}
 
         def give(value, g):
-            grads[value] = g if value not in grads else grads[value] + g
+            if g is not None:  # None: a layer reading the input, asked for no dL/dx
+                grads[value] = g if value not in grads else grads[value] + g
 
         for kind, child, inputs, output, axis in reversed(self.steps):
             g = grads.pop(output, None)
             if g is None:  # a value that does not reach the output
                 continue
             if kind == "module":
-                give(inputs[0], self._modules[child].backward(g))
+                wanted = inputs[0] != self.input_name or self.input_grad_wanted
+                give(inputs[0], self._modules[child].backward(g, input_grad=wanted))
             elif kind == "add":
                 for v in inputs:
                     give(v, g)
             else:
-                parts = B.xp.split(g, B.xp.cumsum(sizes[output])[:-1], axis=axis)
+                parts = xp.split(g, list(itertools.accumulate(sizes[output]))[:-1], axis=axis)
                 for v, part in zip(inputs, parts, strict=True):
-                    give(v, B.xp.ascontiguousarray(part))
+                    give(v, xp.ascontiguousarray(part))
         return grads.get(self.input_name)
 
     def extra_repr(self):
