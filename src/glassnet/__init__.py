@@ -63,7 +63,7 @@ def __getattr__(name):
         from .inspect.summary import summary
 
         return summary
-    if name in ("models", "optim", "data", "io", "train", "viz", "explain", "inspect"):
+    if name in ("models", "optim", "data", "io", "train", "viz", "explain", "inspect", "onnx"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

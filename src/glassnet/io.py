@@ -241,10 +241,14 @@ def _read(path) -> tuple[OrderedDict, dict]:
 
 def _get_tensor(f, key: str, path: str) -> np.ndarray:
     try:
-        return f.get_tensor(key)
+        a = f.get_tensor(key)
     except TypeError as e:  # e.g. bfloat16, which NumPy has no dtype for
         raise GlassnetIOError(f"{path}: tensor '{key}' has a dtype NumPy cannot hold ({e}); "
                               "convert it to float32 before saving") from e
+    if a.dtype.newbyteorder("=") not in _DTYPES:  # bfloat16 & co. once ml_dtypes is imported (onnx imports it)
+        raise GlassnetIOError(f"{path}: tensor '{key}' has a dtype NumPy cannot hold ({a.dtype}); "
+                              "convert it to float32 before saving")
+    return a
 
 
 # ---------------------------------------------------------------------------- optimizer state
