@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report"]
+COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report", "explore"]
 
 
 class CLIError(Exception):
