@@ -1,0 +1,52 @@
+"""Fixtures of the explorer tests: a LeNet-5 run trained here (2 epochs on the shipped MNIST subset, with
+per-epoch weights), its explorer and app, and a live server on a free port."""
+
+import threading
+
+import pytest
+
+import glassnet.backend as B
+
+
+
+@pytest.fixture(scope="session")
+def lenet_run(tmp_path_factory):
+    """A run directory of ``glassnet train --keep-epoch-weights`` (LeNet-5, 2 epochs, about 97 % test accuracy)."""
+    from glassnet.cli import main
+
+    state = B.get_rng_state()
+    out = tmp_path_factory.mktemp("explore-runs") / "lenet"
+    rc = main(["train", "--epochs", "2", "--out", str(out), "--no-progress", "--keep-epoch-weights"])
+    B.set_rng_state(state)
+    assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def app(lenet_run):
+    from glassnet.explore import open_explorer
+    from glassnet.explore.server import App
+
+    return App(open_explorer(lenet_run), "127.0.0.1", 8765)
+
+
+def serve(app):
+    """Start ``app`` on a free port in a thread; returns (server, base URL)."""
+    from glassnet.explore.server import make_server
+
+    server = make_server(app, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{app.port}"
+
+
+@pytest.fixture(scope="session")
+def live(lenet_run):
+    """(base URL, app) of a real server on the LeNet run."""
+    from glassnet.explore import open_explorer
+    from glassnet.explore.server import App
+
+    app = App(open_explorer(lenet_run))
+    server, url = serve(app)
+    yield url, app
+    server.shutdown()
+    server.server_close()
