@@ -1,12 +1,10 @@
 """Fixtures of the explorer tests: a LeNet-5 run trained here (2 epochs on the shipped MNIST subset, with
 per-epoch weights), its explorer and app, and a live server on a free port."""
 
-import threading
-
 import pytest
+from explore_helpers import serve
 
 import glassnet.backend as B
-
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +26,6 @@ def app(lenet_run):
     from glassnet.explore.server import App
 
     return App(open_explorer(lenet_run), "127.0.0.1", 8765)
-
-
-def serve(app):
-    """Start ``app`` on a free port in a thread; returns (server, base URL)."""
-    from glassnet.explore.server import make_server
-
-    server = make_server(app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{app.port}"
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ The file holds the same front end as the server (CSS inline, each ES module as a
 page's import map) and a table of precomputed responses, keyed as :func:`~glassnet.explore.server.api_key`
 writes them. The page looks a request up in the table instead of fetching it, so it opens from
 ``file://`` with no server and no network. What is precomputed, per chosen input: the forward pass and
-every layer's activations, the backward pass for the predicted class with every layer's gradient, the
-first kernel's weight gradient of each convolution, saliency and Grad-CAM, and the arithmetic of five
+every layer's activations, the backward pass for the predicted class (and the true class when it differs)
+with every layer's gradient, the first kernel's weight gradient of each convolution, saliency and Grad-CAM, and the arithmetic of five
 pixels per layer (the centre of channel 0 and its four neighbours, so the step buttons work); the filters
 of every convolution; the final weights only. Other clicks say that the export does not hold them.
 """
@@ -46,18 +46,23 @@ def precompute(app: App, inputs: list) -> dict:
         put("inputs", which="wrong")
     for spec in inputs:
         f = put("forward", input=spec)
-        target = f["pred"]
         put("attribution", input=spec)
-        put("backward", input=spec, target=target)
+        # the page starts on the true class (else the prediction); the prediction is one click away
+        targets = [f["pred"]] + ([f["label"]] if f["label"] is not None and f["label"] != f["pred"] else [])
+        for target in targets[1:]:
+            put("attribution", input=spec, target=target)
         for layer in f["layers"]:
             name = layer["name"]
             put("activation", input=spec, layer=name)
-            put("gradient", input=spec, target=target, layer=name)
             if kinds.get(name) in PIXEL_KINDS:
                 for c, y, x in default_pixels(layer["shape"]):
                     put("detail", input=spec, layer=name, c=c, y=y, x=x)
-            if kinds.get(name) == "conv":
-                put("wgrad", input=spec, target=target, layer=name, co=0, ci=0, p=0, q=0)
+        for target in targets:
+            put("backward", input=spec, target=target)
+            for layer in f["layers"]:
+                put("gradient", input=spec, target=target, layer=layer["name"])
+                if kinds.get(layer["name"]) == "conv":
+                    put("wgrad", input=spec, target=target, layer=layer["name"], co=0, ci=0, p=0, q=0)
     for layer in info["layers"]:
         if layer["kind"] == "conv":
             put("filters", layer=layer["name"])

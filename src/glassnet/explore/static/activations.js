@@ -64,8 +64,8 @@ export function layerNav() {
   const names = ctx.info.layers.map((l) => l.name);
   const i = names.indexOf(state.layer);
   return el("span", { class: "row" },
-    el("button", { id: "prev-layer", disabled: i <= 0 ? "" : null, onclick: () => selectLayer(names[i - 1]) }, "◀ previous layer"),
-    el("button", { id: "next-layer", disabled: i >= names.length - 1 ? "" : null, onclick: () => selectLayer(names[i + 1]) }, "next layer ▶"));
+    el("button", { class: "prev-layer", disabled: i <= 0 ? "" : null, onclick: () => selectLayer(names[i - 1]) }, "◀ previous layer"),
+    el("button", { class: "next-layer", disabled: i >= names.length - 1 ? "" : null, onclick: () => selectLayer(names[i + 1]) }, "next layer ▶"));
 }
 
 export async function activationsView(pane, live) {

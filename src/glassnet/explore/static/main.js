@@ -21,6 +21,7 @@ function walk(node, out) {
 
 export async function setInput(spec) {
   state.input = spec;
+  state.target = null; // the new input's own class (its label, else the prediction)
   await refresh();
 }
 
