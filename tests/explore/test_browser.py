@@ -184,7 +184,7 @@ def test_drawing_a_digit_changes_the_prediction(browser, live):
     p.settle()
     until(lambda: page.get_attribute("#pred", "data-class") != "7")
     assert page.locator("#pred").get_attribute("data-class") == "0"
-    page.screenshot(path=str(IMAGES / "explore-drawing.png"), clip={"x": 1080, "y": 0, "width": 320, "height": 900})
+    page.locator("#inputs").screenshot(path=str(IMAGES / "explore-drawing.png"))
     p.check()
 
 
@@ -216,6 +216,7 @@ def test_branching_models_load(browser, model, node, frames):
         value = data_v(page, "#lecture-value")[0]
         assert data_v(page, "#lecture-total")[0] == pytest.approx(value, rel=1e-5, abs=1e-6)
         if model == "googlenet":
+            page.check("#graph-fit")
             page.click('#tabs button[data-tab="activations"]')
             p.settle()
             page.screenshot(path=str(IMAGES / "explore-googlenet.png"))

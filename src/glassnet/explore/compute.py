@@ -154,7 +154,8 @@ class Explorer:
                 tap.backward(dlogits[None].astype(logits.dtype))
                 loss = float(-np.log(max(probs[target], 1e-300)))
                 grads = {n: g[0] for n, g in tap.grads.items()}
-                wgrads = {n: m.weight.grad.copy() for n, m in mods if isinstance(m, Conv2d) and m.weight.grad is not None}
+                wgrads = {n: m.weight.grad.copy() for n, m in mods
+                          if isinstance(m, Conv2d) and m.weight.grad is not None}
         outputs, order = {}, []
         for r in tap.records:
             if r.name not in outputs:

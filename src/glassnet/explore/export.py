@@ -5,9 +5,10 @@ page's import map) and a table of precomputed responses, keyed as :func:`~glassn
 writes them. The page looks a request up in the table instead of fetching it, so it opens from
 ``file://`` with no server and no network. What is precomputed, per chosen input: the forward pass and
 every layer's activations, the backward pass for the predicted class (and the true class when it differs)
-with every layer's gradient, the first kernel's weight gradient of each convolution, saliency and Grad-CAM, and the arithmetic of five
-pixels per layer (the centre of channel 0 and its four neighbours, so the step buttons work); the filters
-of every convolution; the final weights only. Other clicks say that the export does not hold them.
+with every layer's gradient, the first kernel's weight gradient of each convolution, saliency and Grad-CAM,
+and the arithmetic of five pixels per layer (the centre of channel 0 and its four neighbours, so the step
+buttons work); the filters of every convolution; the final weights only. Other clicks say that the export
+does not hold them.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class Source:
                              f"{', '.join(map(str, self.epochs)) or 'none'}")
         if epoch not in self._models:
             from ..io import load_model_weights
-            from ..train.run import build_model, _load_config
+            from ..train.run import _load_config, build_model
             from .epochs import epoch_file
 
             model = build_model(_load_config(self.run_dir))

@@ -96,9 +96,17 @@ export function drawGraph(container, graph, tapped, onSelect) {
   const lay = build(graph.tree);
   const svg = document.createElementNS(SVG, "svg");
   const pad = 8;
-  svg.setAttribute("width", lay.w + 2 * pad);
-  svg.setAttribute("height", lay.h + 2 * pad);
+  const [W, H] = [lay.w + 2 * pad, lay.h + 2 * pad];
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   svg.setAttribute("id", "graph-svg");
+  const size = (fit) => {
+    svg.setAttribute("width", fit ? "100%" : W);
+    if (fit) svg.removeAttribute("height");
+    else svg.setAttribute("height", H);
+  };
+  size(false);
+  const fit = el("label", { class: "muted" }, el("input", { type: "checkbox", id: "graph-fit", onchange: (e) => size(e.target.checked) }),
+    " fit the width");
   const g = document.createElementNS(SVG, "g");
   g.setAttribute("transform", `translate(${pad},${pad})`);
   svg.append(g);
@@ -141,6 +149,7 @@ export function drawGraph(container, graph, tapped, onSelect) {
     g.append(box);
     if (!byName.has(n.name)) byName.set(n.name, box);
   }
+  if (lay.w + 2 * pad > 330) container.append(fit);
   container.append(svg);
   // highlight the selected layer's box and scroll it into view
   return (name) => {
