@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from .. import tune_process
 
 COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report", "explore"]
 
@@ -41,6 +44,14 @@ def _version() -> str:
     from .. import __version__
 
     return __version__
+
+
+def run() -> int:
+    """The ``glassnet`` program: its process is glassnet's own, so it takes the process-wide tuning
+    (:func:`glassnet.tune_process`) that ``import glassnet`` never does; ``GLASSNET_TUNE=0`` declines it."""
+    if os.environ.get("GLASSNET_TUNE", "1") != "0":
+        tune_process()
+    return main()
 
 
 def main(argv=None) -> int:
