@@ -5,6 +5,7 @@ import pytest
 
 from glassnet import nn
 from glassnet.explore import lecture
+from glassnet.explore.compute import conv_pads
 
 
 def _conv_cases():
@@ -28,7 +29,7 @@ def test_conv_pixel_equals_conv2d_forward_everywhere(case, rng):
         for i in range(y.shape[1]):
             for j in range(y.shape[2]):
                 r = lecture.conv_pixel(x[0], conv.weight.data, None if conv.bias is None else conv.bias.data,
-                                       conv.stride, conv._pads, conv.dilation, co, i, j)
+                                       conv.stride, conv_pads(conv), conv.dilation, co, i, j)
                 assert r["out_size"] == list(y.shape[1:])
                 assert r["total"] == pytest.approx(y[co, i, j], rel=1e-12, abs=1e-12)
                 products = np.asarray(r["products"])
@@ -118,7 +119,7 @@ def test_weight_gradient_rule_equals_conv2d_backward(k, s, p, d, rng):
     conv.backward(dz)
     for co in range(3):
         for ci in range(2):
-            r = lecture.weight_gradient(x[0], dz[0], conv.stride, conv._pads, conv.dilation, conv.kernel_size,
+            r = lecture.weight_gradient(x[0], dz[0], conv.stride, conv_pads(conv), conv.dilation, conv.kernel_size,
                                         ci, co, 0, 0)
             assert np.allclose(r["dF"], conv.weight.grad[co, ci], rtol=1e-12, atol=1e-12)
             assert r["entry_value"] == pytest.approx(np.sum(r["products"]), rel=1e-12)

@@ -51,6 +51,12 @@ def layer_kind(m) -> str:
     return "other"
 
 
+def conv_pads(m) -> tuple:
+    """A convolution's (top, bottom, left, right) padding, from its window geometry ('same' resolved)."""
+    window = getattr(m, "window", None)
+    return tuple(window.pads) if window is not None else tuple(m._pads)
+
+
 def tapped_modules(model) -> list:
     """(name, module) of every leaf module and every Concat/Residual block, in registration order."""
     return [(n, m) for n, m in model.named_modules() if n and (not m._modules or isinstance(m, BLOCKS))]
@@ -334,7 +340,7 @@ class Explorer:
             xin = p.inputs.get(layer)
             if kind == "conv":
                 rec = lecture.conv_pixel(xin, m.weight.data, None if m.bias is None else m.bias.data, m.stride,
-                                         m._pads, m.dilation, c, y, x)
+                                         conv_pads(m), m.dilation, c, y, x)
                 rec["input_maps"] = encode(xin[:16])
             elif kind in ("maxpool", "avgpool"):
                 rec = lecture.pool_pixel(xin, kind[:3], m.kernel_size, m.stride, m.padding, c, y, x,
@@ -387,7 +393,7 @@ class Explorer:
                 raise ValueError(f"layer {layer!r} is not a convolution")
             if layer not in p.grads:
                 raise ValueError(f"no gradient reached layer {layer!r}")
-            rec = lecture.weight_gradient(p.inputs[layer], p.grads[layer], m.stride, m._pads, m.dilation,
+            rec = lecture.weight_gradient(p.inputs[layer], p.grads[layer], m.stride, conv_pads(m), m.dilation,
                                           m.kernel_size, ci, co, kp, kq)
             rec["library"] = p.weight_grads[layer][co, ci].astype(np.float64).tolist()
             return {"layer": layer, "target": target, **rec}
