@@ -144,6 +144,30 @@ def test_cli_errors(lenet_run, capsys):
     assert "--inputs expects a list" in capsys.readouterr().err
     assert main(["explore", "--model", "net.onnx"]) == 2
     assert "ONNX" in capsys.readouterr().err
+    assert main(["explore", str(lenet_run), "--host", "0.0.0.0"]) == 2
+    assert "binds every address" in capsys.readouterr().err
+
+
+def test_the_command_serves_until_stopped(lenet_run):
+    """``glassnet explore RUN_DIR --port 0 --no-browser`` prints its URL, serves the page, stops on SIGINT."""
+    import os
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-m", "glassnet", "explore", str(lenet_run), "--port", "0", "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.poll() is not None else "")
+        url = line.split(" at ", 1)[1].split()[0].rstrip("/")
+        status, data = _request(url, "GET", "/api/info")
+        assert status == 200 and json.loads(data)["epochs"] == [1, 2]
+        status, data = _request(url, "GET", "/")
+        assert status == 200 and b"glassnet explore" in data
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    assert "stopped" in proc.stderr.read()
 
 
 def test_export_holds_the_page_and_the_numbers(lenet_run, tmp_path, capsys):

@@ -57,6 +57,10 @@ def run(args) -> int:
         raise CLIError("give RUN_DIR or --model NAME (one of them)")
     if args.model is None and (args.weights or args.dataset):
         raise CLIError("--weights and --dataset go with --model")
+    if args.host in ("0.0.0.0", "::", ""):
+        raise CLIError(f"--host {args.host!r} binds every address, but the page answers only requests addressed to "
+                       "the bound one (DNS-rebinding check): give the address the browser will use, e.g. the "
+                       "machine's IP")
     if not 0 <= args.port <= 65535:
         raise CLIError(f"--port must be in 0..65535, got {args.port}")
     if args.model and str(args.model).lower().endswith(".onnx"):
