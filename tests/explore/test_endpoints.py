@@ -234,3 +234,41 @@ def test_model_without_a_run_has_sample_inputs():
     assert strided["stride"] == [2, 2] and strided["cols"] == [-1, 0, 1]
     assert strided["total"] == pytest.approx(strided["value"], rel=1e-5, abs=1e-6)
     assert "no test set" in get(app, "/api/forward?input=test:0", 400)["error"]
+
+
+def user_model():
+    """A model built by hand: Inception-like branches, a dilated residual body, padded average pooling."""
+    import glassnet
+
+    glassnet.manual_seed(3)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+        nn.Concat(nn.Conv2d(4, 2, 1), nn.Sequential(nn.Conv2d(4, 2, 3, padding=1), nn.ReLU())),
+        nn.Residual(nn.Conv2d(4, 4, 3, padding=2, dilation=2), activation=nn.ReLU()),
+        nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        nn.Flatten(), nn.Linear(4 * 6 * 6, 5),
+    )
+
+
+def test_a_model_built_by_hand(tmp_path):
+    from glassnet.explore import Explorer, Source, explore
+    from glassnet.explore.server import App
+
+    model = user_model()
+    app = App(Explorer(Source.from_module(model, (1, 11, 11), class_names=list("abcde"))), "127.0.0.1", 8765)
+    info = get(app, "/api/info")
+    assert info["classes"] == list("abcde") and info["graph"]["tree"]["children"][2]["kind"] == "concat"
+    x = np.random.default_rng(0).random((1, 1, 11, 11), dtype=np.float32)
+    with no_grad():
+        logits = model(x)[0]
+    f = get(app, "/api/forward?input=sample:noise")
+    assert np.allclose(f["logits"], logits, rtol=1e-6)  # sample:noise is that seeded uniform image
+    for layer, c, y, xx in (("3.body", 1, 0, 10), ("2.1.0", 0, 5, 5), ("4", 3, 5, 0)):
+        d = get(app, f"/api/detail?input=sample:noise&layer={layer}&c={c}&y={y}&x={xx}")
+        assert d["total"] == pytest.approx(d["value"], rel=1e-5, abs=1e-6), layer
+    w = get(app, "/api/wgrad?input=sample:noise&target=2&layer=3.body&co=1&ci=3")  # dilation 2, padding 2
+    assert np.allclose(w["dF"], w["library"], rtol=1e-4, atol=1e-7)
+    page = explore(model, (1, 11, 11), export=tmp_path / "mine.html")
+    assert page.stat().st_size > 10_000 and "forward?input=sample:noise" in page.read_text()
+    with pytest.raises(ValueError, match="give input_size"):
+        Source.from_module(model)

@@ -11,7 +11,6 @@ See docs/explore.md.
 from __future__ import annotations
 
 import re
-import sys
 
 
 def register(subparsers) -> None:
@@ -76,29 +75,6 @@ def run(args) -> int:
         path = export_html(app, args.export, _inputs(args.inputs, explorer))
         print(path)
         return 0
-    return _serve(app, args)
+    from ..explore.server import serve
 
-
-def _serve(app, args) -> int:
-    from ..explore.server import make_server
-
-    explorer = app.explorer
-    explorer.info()  # the first pass now, so the page's first request is quick and errors show here
-    server = make_server(app, args.host, args.port)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{app.port}/"
-    print(f"glassnet explore: {explorer.source.title} at {url}  (Ctrl-C stops)", flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"glassnet explore: warning: bound to {args.host}: other machines can reach this page",
-              file=sys.stderr)
-    if not args.no_browser:
-        import webbrowser
-
-        webbrowser.open(url)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("glassnet explore: stopped", file=sys.stderr)
-    finally:
-        server.server_close()
-    return 0
+    return serve(app, args.host, args.port, not args.no_browser)

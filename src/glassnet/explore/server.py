@@ -270,3 +270,25 @@ def make_server(app: App, host: str = "127.0.0.1", port: int = 0):
     server.daemon_threads = True
     app.bind(host, server.server_address[1])
     return server
+
+
+def serve(app: App, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> int:
+    """Serve ``app`` until Ctrl-C: the first pass is computed first, then the URL is printed (and opened)."""
+    app.explorer.info()  # the first pass now, so that the page's first request is quick and errors show here
+    server = make_server(app, host, port)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{app.port}/"
+    print(f"glassnet explore: {app.explorer.source.title} at {url}  (Ctrl-C stops)", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"glassnet explore: warning: bound to {host}: other machines can reach this page", file=sys.stderr)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("glassnet explore: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0

@@ -55,10 +55,10 @@ class Source:
 
     @classmethod
     def from_model(cls, name: str, weights=None, dataset: str | None = None, num_classes: int | None = None):
+        """A zoo model by name: untrained (seed 0) or with ``weights``; ``dataset`` offers its test split."""
         from .. import backend
         from ..data import get_dataset
         from ..models import get_model
-        from ..nn.module import no_grad
         from ..train.config import NORMALIZATION
 
         test = get_dataset(dataset, train=False) if dataset else None
@@ -71,14 +71,38 @@ class Source:
             from ..io import load_model_weights
 
             load_model_weights(model, weights)
-        model.eval()
-        size = tuple(test.images.shape[1:]) if test is not None else tuple(model.input_size)
-        with no_grad():
-            k = int(np.shape(model(np.zeros((1, *size), model.dtype)))[-1])
-        names = [str(c) for c in test.classes] if test is not None else [str(i) for i in range(k)]
-        normalize = NORMALIZATION.get(dataset) if dataset else None
         title = f"{name}" + (f" ({Path(weights).name})" if weights else " (untrained)")
-        return cls(title, name, model, size, names, normalize, None, test)
+        return cls.from_module(model, test_set=test, normalize=NORMALIZATION.get(dataset) if dataset else None,
+                               title=title, model_name=name)
+
+    @classmethod
+    def from_module(cls, model, input_size=None, test_set=None, class_names=None, normalize=None,
+                    title: str | None = None, model_name: str | None = None):
+        """Any glassnet model (built in Python, not from a run) that maps (1, C, H, W) to class scores (1, K).
+
+        ``input_size`` (C, H, W) defaults to the test set's image shape or the model's ``input_size``;
+        ``normalize`` is (mean, std) per channel, applied to pixels in [0, 1] (None: fed as they are).
+        """
+        from ..nn.module import no_grad
+
+        model.eval()
+        if input_size is None:
+            input_size = test_set.images.shape[1:] if test_set is not None else getattr(model, "input_size", None)
+        if input_size is None or len(input_size) != 3:
+            raise ValueError(f"{type(model).__name__}: give input_size (C, H, W), e.g. (1, 28, 28)")
+        size = tuple(int(v) for v in input_size)
+        with no_grad():
+            out = model(np.zeros((1, *size), model.dtype))
+        if np.ndim(out) != 2:
+            raise ValueError(f"{type(model).__name__}: expected class scores (1, K) for one input, got {np.shape(out)}")
+        k = int(np.shape(out)[-1])
+        if class_names is None:
+            class_names = [str(c) for c in test_set.classes] if test_set is not None else [str(i) for i in range(k)]
+        if len(class_names) != k:
+            raise ValueError(f"{len(class_names)} class names for a model with {k} outputs")
+        name = model_name or type(model).__name__
+        norm = None if normalize is None else (tuple(normalize[0]), tuple(normalize[1]))
+        return cls(title or name, name, model, size, [str(c) for c in class_names], norm, None, test_set)
 
     # ------------------------------------------------------------------ models
     def model_at(self, epoch):
