@@ -139,6 +139,7 @@ def test_lenet_views_lecture_backward_replay(browser, live):
     p.settle()
     rule, lib = data_v(page, "#wgrad-rule td"), data_v(page, "#wgrad-library td")
     assert len(rule) == 25 and np.allclose(rule, lib, rtol=1e-4, atol=1e-9)
+    page.locator("#wgrad-rule").scroll_into_view_if_needed()
     page.screenshot(path=str(IMAGES / "explore-backward.png"))
 
     page.click('#tabs button[data-tab="looks"]')
