@@ -34,8 +34,19 @@ def all_cases() -> list[dict]:
     return cases
 
 
+def gpu_cases() -> list[dict]:
+    """The cases of ``run.py --device cuda``: the training steps of issue #15 and one inference."""
+    cases = []
+    for model, batch in (("resnet20", 128), ("lenet5", 256), ("vgg11", 32), ("resnet18", 32)):
+        cases.append({"name": f"{model} train step b{batch}", "kind": "train", "model": model, "batch": batch})
+    cases.append({"name": "resnet20 inference b128", "kind": "infer", "model": "resnet20", "batch": 128})
+    return cases
+
+
 def input_shape(model: str, batch: int) -> tuple:
-    return (batch, 1, 28, 28) if model == "lenet5" else (batch, 3, 32, 32)
+    if model == "lenet5":
+        return (batch, 1, 28, 28)
+    return (batch, 3, 224, 224) if model in ("vgg11", "resnet18") else (batch, 3, 32, 32)
 
 
 def items(case: dict) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 from cases import input_shape
 
 import glassnet
+import glassnet.backend as B
 from glassnet import nn
 from glassnet.models import get_model
 from glassnet.optim import SGD
@@ -20,8 +21,35 @@ from glassnet.optim import SGD
 if os.environ.get("GLASSNET_TUNE", "1") != "0":
     glassnet.tune_process(malloc=os.environ.get("GLASSNET_MALLOC_TUNE", "1") != "0")
 
+DEVICE = os.environ.get("GLASSNET_BENCH_DEVICE", "cpu")
+
+
+def _on_device(fn):
+    """On the GPU a call is timed to its end: wait for the device after it (CuPy runs asynchronously)."""
+    if DEVICE == "cpu":
+        return fn
+    import cupy
+
+    def synced():
+        fn()
+        cupy.cuda.Device().synchronize()
+    return synced
+
+
+def gpu_memory_mb() -> float | None:
+    """Bytes CuPy's memory pool holds after the runs (it keeps what the largest step needed), in MB."""
+    if DEVICE == "cpu":
+        return None
+    import cupy
+
+    return cupy.get_default_memory_pool().total_bytes() / 2**20
+
 
 def build(case: dict):
+    return _on_device(_build(case))
+
+
+def _build(case: dict):
     rng = np.random.default_rng(0)
     kind = case["kind"]
     if kind in ("conv", "pool"):
@@ -31,20 +59,21 @@ def build(case: dict):
         else:
             N, cin, H, W = case["shape"]
             layer = nn.MaxPool2d(2, 2) if case["op"] == "max" else nn.AvgPool2d(2, 2)
-        x = rng.standard_normal((N, cin, H, W), dtype=np.float32)
+        x = B.to_device(rng.standard_normal((N, cin, H, W), dtype=np.float32), DEVICE)
+        layer.to(DEVICE)
         if not case["backward"]:
             def forward():
                 with glassnet.no_grad():
                     layer(x)
             return forward
-        dy = rng.standard_normal(layer(x).shape, dtype=np.float32)
+        dy = B.to_device(rng.standard_normal(layer(x).shape, dtype=np.float32), DEVICE)
 
         def forward_backward():
             layer(x)
             layer.backward(dy)
         return forward_backward
-    model = get_model(case["model"])
-    x = rng.standard_normal(input_shape(case["model"], case["batch"]), dtype=np.float32)
+    model = get_model(case["model"]).to(DEVICE)
+    x = B.to_device(rng.standard_normal(input_shape(case["model"], case["batch"]), dtype=np.float32), DEVICE)
     if kind == "infer":
         model.eval()
 
@@ -53,7 +82,7 @@ def build(case: dict):
                 model(x)
         return infer
     input_grad = os.environ.get("LADDER_NO_SKIP") == "1"  # the images need no gradient (nor in PyTorch)
-    targets = rng.integers(0, 10, case["batch"])
+    targets = B.to_device(rng.integers(0, 10, case["batch"]), DEVICE)
     loss_fn = nn.CrossEntropyLoss()
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
 

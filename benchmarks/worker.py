@@ -109,6 +109,7 @@ def main(framework: str) -> None:
                 "peak_mb": (_status_kb("VmHWM") - base_kb) / 1024,
                 "rss_mb": (rss - base_kb) / 1024,
                 "growth_mb": (rss - (warm_kb or rss)) / 1024,
+                "gpu_mb": impl.gpu_memory_mb(),
             })
         elif cmd == "quit":
             return

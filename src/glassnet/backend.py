@@ -107,8 +107,10 @@ def asarray(x, dtype=None):
 
 
 def to_host(x):
-    """A NumPy copy of a device array (the array itself when it already is one)."""
-    return x.get() if hasattr(x, "get") and not isinstance(x, numpy.ndarray) else numpy.asarray(x)
+    """``x`` as a NumPy array: copied from the GPU for a CuPy array, the array itself when it already is one."""
+    if get_array_module(x) is not numpy:
+        return x.get()
+    return numpy.asarray(x)
 
 
 def normalize_device(device) -> str:
@@ -156,6 +158,13 @@ def to_device(a, device: str):
         return a
     with cupy.cuda.Device(index):
         return cupy.asarray(a)
+
+
+def host_copy(a):
+    """A NumPy copy of ``a`` (from the GPU for a CuPy array)."""
+    if type(a) is numpy.ndarray:
+        return a.copy()
+    return to_host(a).copy() if get_array_module(a) is numpy else a.get()
 
 
 def is_floating(a) -> bool:

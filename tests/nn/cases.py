@@ -9,9 +9,16 @@ the same dY, and every output and gradient is compared.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+import glassnet.backend as B
 import glassnet.nn as gnn
+
+DEVICE = os.environ.get("GLASSNET_TEST_DEVICE", "cpu")
+"""Where glassnet runs the cases: ``cpu`` (NumPy), or ``cuda`` (CuPy) on a GPU machine, where PyTorch runs on
+CUDA too (``GLASSNET_TEST_DEVICE=cuda pytest tests/nn``, see benchmarks/gpu_check.sh)."""
 
 # ----------------------------------------------------------------------------- random configurations
 
@@ -175,24 +182,30 @@ def randomise_state(module, rng):
 
 
 def run_glassnet(module, x, dy):
+    """Forward and backward on DEVICE; everything returned as NumPy arrays."""
+    if DEVICE != "cpu":
+        module.to(DEVICE)
+        x, dy = B.to_device(x, DEVICE), B.to_device(dy, DEVICE)
     module.zero_grad()
     y = module(x)
     dx = module.backward(dy)
-    grads = {k: (p.grad if p.grad is not None else np.zeros_like(p.data)) for k, p in module.named_parameters()}
-    return y, dx, grads, module.state_dict()
+    grads = {k: (B.to_host(p.grad) if p.grad is not None else np.zeros(p.shape)) for k, p in module.named_parameters()}
+    return B.to_host(y), B.to_host(dx), grads, module.state_dict()
 
 
 def run_torch(spec, state, x, dy):
     import torch
 
-    m = build_torch(spec)
+    dev = "cuda" if DEVICE != "cpu" else "cpu"
+    m = build_torch(spec).to(dev)
     m.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()}, strict=True)
-    tx = torch.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True, device=dev)
     ty = m(tx)
-    ty.backward(torch.from_numpy(dy))
-    grads = {k: (p.grad.numpy() if p.grad is not None else np.zeros(tuple(p.shape))) for k, p in m.named_parameters()}
-    after = {k: v.detach().numpy() for k, v in m.state_dict().items()}
-    return ty.detach().numpy(), tx.grad.numpy(), grads, after
+    ty.backward(torch.from_numpy(dy).to(dev))
+    grads = {k: (p.grad.cpu().numpy() if p.grad is not None else np.zeros(tuple(p.shape)))
+             for k, p in m.named_parameters()}
+    after = {k: v.detach().cpu().numpy() for k, v in m.state_dict().items()}
+    return ty.detach().cpu().numpy(), tx.grad.cpu().numpy(), grads, after
 
 
 def rel_err(a, b):

@@ -69,7 +69,8 @@ def gradcheck(module, x, *, eps=1e-6, atol=1e-6, rtol=1e-4, max_checks=64, seed=
     the report) when any gradient is off and ``raise_on_failure``.
     """
     m = copy.deepcopy(module).to(np.float64)
-    x = np.array(x, dtype=np.float64, copy=True)
+    xp = next((B.get_array_module(p.data) for p in m.parameters()), np)  # the model's device (NumPy or CuPy)
+    x = xp.array(x, dtype=np.float64, copy=True)
     rng = np.random.default_rng(seed)
     state = B.get_rng_state()
 
@@ -78,7 +79,7 @@ def gradcheck(module, x, *, eps=1e-6, atol=1e-6, rtol=1e-4, max_checks=64, seed=
         return m(x)
 
     y = forward()
-    R = rng.standard_normal(y.shape)
+    R = xp.asarray(rng.standard_normal(y.shape))
     m.zero_grad()
     dx = m.backward(R)
 
@@ -89,7 +90,7 @@ def gradcheck(module, x, *, eps=1e-6, atol=1e-6, rtol=1e-4, max_checks=64, seed=
     targets = [("input", x, dx)]
     for name, p in m.named_parameters():
         if p.requires_grad:
-            targets.append((name, p.data, p.grad if p.grad is not None else np.zeros_like(p.data)))
+            targets.append((name, p.data, p.grad if p.grad is not None else xp.zeros_like(p.data)))
     for name, arr, analytic in targets:
         report.rows.append(_check(name, arr, analytic, J, eps, atol, rtol, max_checks, rng))
     B.set_rng_state(state)
@@ -103,9 +104,9 @@ def _check(name, arr, analytic, J, eps, atol, rtol, max_checks, rng):
         return GradcheckRow(name, tuple(arr.shape), 0, float("inf"), float("inf"), False)
     flat = arr.reshape(-1)  # a view: perturbing it perturbs the array the module reads
     idx = np.arange(flat.size) if flat.size <= max_checks else rng.choice(flat.size, max_checks, replace=False)
-    a = analytic.reshape(-1)[idx]
+    a = B.to_host(analytic).reshape(-1)[idx]
     n = np.empty(len(idx))
-    for k, i in enumerate(idx):
+    for k, i in enumerate(idx.tolist()):
         old = flat[i]
         flat[i] = old + eps
         jp = J()

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import sys
 import threading
 from collections import OrderedDict
 
@@ -106,11 +107,23 @@ class RemovableHandle:
 def _as_array(module, x):
     """The input of an outermost call as an array: documented conversions, else one clear error.
 
-    NumPy (and CuPy) arrays pass untouched. Torch tensors become NumPy arrays
-    (``detach().cpu().numpy()``), lists and other array-likes go through
-    ``numpy.asarray``; integer and boolean data (e.g. uint8 images) become the
-    model's floating dtype, floating data keep their dtype.
+    NumPy (and CuPy) arrays of floats pass untouched. Torch tensors become
+    NumPy arrays (``detach().cpu().numpy()``), lists and other array-likes go
+    through ``numpy.asarray``; integer and boolean data (e.g. uint8 images)
+    become the model's floating dtype, floating data keep their dtype. An
+    array on another device than the model's parameters is moved to theirs
+    (host images into a model on the GPU).
     """
+    x = _as_float_array(module, x)
+    if "cupy" in sys.modules:  # a GPU array can exist only then: otherwise nothing to move
+        for p in module.parameters():
+            if B.get_array_module(p.data) is not B.get_array_module(x):
+                x = B.to_device(x, B.device_of(p.data))
+            break
+    return x
+
+
+def _as_float_array(module, x):
     xp = B.get_array_module(x)
     if isinstance(x, xp.ndarray) and x.dtype.kind in "fO":  # floating (or objects: symbols), as given
         return x
@@ -350,15 +363,20 @@ class Module:
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> OrderedDict:
-        """Parameters and buffers by PyTorch key name (copies)."""
+        """Parameters and buffers by PyTorch key name: NumPy copies (also for a model on the GPU).
+
+        Host arrays are what every file format and comparison takes, so a
+        model trained on the GPU saves the same files as one trained on the
+        CPU; :meth:`load_state_dict` puts them back on the model's device.
+        """
         out = OrderedDict()
         for mname, m in self.named_modules():
             pre = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
-                out[pre + k] = p.data.copy()
+                out[pre + k] = B.host_copy(p.data)
             for k, b in m._buffers.items():
                 if b is not None:
-                    out[pre + k] = B.get_array_module(b).array(b, copy=True)
+                    out[pre + k] = B.host_copy(b)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):

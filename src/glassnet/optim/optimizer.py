@@ -125,7 +125,7 @@ class Optimizer:
             for p in group["params"]:
                 entry = self.state.get(p)
                 if entry:
-                    state[index[id(p)]] = {k: B.get_array_module(v).array(v, copy=True) if B.is_array(v) else v
+                    state[index[id(p)]] = {k: B.host_copy(v) if B.is_array(v) else v
                                            for k, v in entry.items()}
         return {"state": state, "param_groups": groups}
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend as B
 from ..nn.module import no_grad
 
 
 def _classes(pred_or_logits) -> np.ndarray:
-    a = np.asarray(pred_or_logits)
+    a = B.to_host(pred_or_logits)
     return a.argmax(axis=1) if a.ndim == 2 else a
 
 
@@ -74,7 +75,7 @@ def evaluate(model, loader, loss_fn=None) -> dict:
                 if loss_fn is not None:
                     total += float(loss_fn(logits, y)) * len(y)
                 targets.append(np.asarray(y, np.int64))
-                preds.append(np.asarray(logits).argmax(axis=1))
+                preds.append(B.to_host(logits).argmax(axis=1))
     finally:
         for m, flag in flags:
             object.__setattr__(m, "training", flag)
@@ -89,6 +90,6 @@ def evaluate(model, loader, loss_fn=None) -> dict:
 
 def softmax(logits) -> np.ndarray:
     """Row-wise softmax, max-shifted: ``exp(z - max z) / sum exp(z - max z)``."""
-    z = np.asarray(logits, np.float64)
+    z = np.asarray(B.to_host(logits), np.float64)
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

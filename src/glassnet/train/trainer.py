@@ -187,7 +187,7 @@ class Trainer:
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
-        correct = int(np.count_nonzero(np.asarray(logits).argmax(axis=1) == y))
+        correct = int(np.count_nonzero(backend.to_host(logits).argmax(axis=1) == backend.to_host(y)))
         s = self._sums
         s["loss"] += loss * len(y)
         s["correct"] += correct

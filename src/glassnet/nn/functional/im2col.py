@@ -58,10 +58,11 @@ def windows(xp, kh: int, kw: int, stride, dilation, out_hw=None):
     dh, dw = dilation
     Ho, Wo = out_hw or (out_size(H, kh, sh, 0, 0, dh), out_size(W, kw, sw, 0, 0, dw))
     s0, s1, s2, s3 = xp.strides
-    as_strided = B.get_array_module(xp).lib.stride_tricks.as_strided
-    return as_strided(
-        xp, shape=(N, C, kh, kw, Ho, Wo), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False
-    )
+    shape, strides = (N, C, kh, kw, Ho, Wo), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
+    module = B.get_array_module(xp)
+    if module is B.host:
+        return module.lib.stride_tricks.as_strided(xp, shape=shape, strides=strides, writeable=False)
+    return module.lib.stride_tricks.as_strided(xp, shape=shape, strides=strides)  # CuPy: no writeable flag
 
 
 def im2col(xp, kh: int, kw: int, stride, dilation):
