@@ -15,7 +15,7 @@ import sys
 
 from .. import tune_process
 
-COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report", "export"]
+COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report", "export", "explore"]
 
 
 class CLIError(Exception):

@@ -57,6 +57,9 @@ def register(subparsers) -> None:
     a("--out", metavar="DIR", help="run directory (default: runs/<model>-<dataset>-<timestamp>)")
     a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, with its own config.json")
     a("--no-progress", action="store_true", help="no progress bar")
+    a("--keep-epoch-weights", action="store_true",
+      help="also save the weights after every epoch under RUN_DIR/epochs/ (for glassnet explore's training replay; "
+           "4 bytes per parameter per epoch: small models)")
     p.set_defaults(func=run)
 
 
@@ -105,10 +108,11 @@ def run(args) -> int:
 def _run(args) -> int:
     from ..data import DownloadError
     from ..train import TrainingInterrupted
-    from ..train.run import fit, resume
+    from ..train.run import default_run_dir, fit, resume
     from . import CLIError
 
     progress = False if args.no_progress else None
+    callbacks = _epoch_callbacks(args)
 
     def log(line):
         print(line, flush=True)
@@ -119,12 +123,13 @@ def _run(args) -> int:
             given += ["--arg"] * bool(args.arg) + ["--out"] * bool(args.out) + ["--download"] * args.download
             if given:
                 raise CLIError(f"--resume continues a run with its own config.json; drop {', '.join(given)}")
-            result = resume(args.resume, progress=progress, log=log)
+            result = resume(args.resume, progress=progress, log=log, callbacks=callbacks(args.resume))
         else:
             config = build_config(args)
             if args.download:
                 _download(config)
-            result = fit(config, args.out, progress=progress, log=log)
+            out = args.out if args.out or not args.keep_epoch_weights else default_run_dir(config)
+            result = fit(config, out, progress=progress, log=log, callbacks=callbacks(out))
     except TrainingInterrupted as e:
         print(f"glassnet train: {e.args[0]}", file=sys.stderr)
         if e.checkpoint is not None:
@@ -136,6 +141,15 @@ def _run(args) -> int:
     except DownloadError as e:
         raise CLIError(str(e)) from None
     return 0 if result.metrics is not None else 1
+
+
+def _epoch_callbacks(args):
+    """run_dir -> the training callbacks the options ask for (``--keep-epoch-weights``)."""
+    if not args.keep_epoch_weights:
+        return lambda run_dir: ()
+    from ..explore.epochs import KeepEpochWeights
+
+    return lambda run_dir: (KeepEpochWeights(run_dir),)
 
 
 def _download(config) -> None:
