@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import json
 
+from .. import runs
+from ..data import DatasetNotFoundError, get_dataset
+from ..train.run import evaluate_split, load_run
+from .options import DATA_WORDS, CLIError
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -20,28 +25,28 @@ def register(subparsers) -> None:
     p.add_argument("--split", choices=("test", "train"), default="test", help="which split (test)")
     p.add_argument("--data-dir", metavar="DIR", help="directory of the data set's files (default: the run's)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from ..data import get_dataset
-    from ..io import save_json
-    from ..train.run import evaluate_split, load_run
-    from . import CLIError
-
-    model, config = load_run(args.run_dir)
-    root = args.data_dir if args.data_dir is not None else config.data_root
-    try:
-        ds = get_dataset(config.dataset, root=root, train=args.split == "train")
-    except FileNotFoundError as e:
-        raise CLIError(f"{e} (on the command line: --data-dir DIR)") from None
-    if [str(c) for c in ds.classes] != config.class_names or list(ds.images.shape[1:]) != config.input_shape:
-        raise CLIError(f"the {config.dataset} files in {root} do not match the run (classes or image size differ)")
-    metrics = evaluate_split(model, config, ds, args.split)
-    out = Path(args.run_dir) / ("metrics.json" if args.split == "test" else f"metrics-{args.split}.json")
-    save_json(out, metrics)
+    runs.read_config(args.run_dir)  # a run directory? (checked before anything is locked or written)
+    with runs.open_for_writing(args.run_dir, "glassnet evaluate"):
+        model, config = load_run(args.run_dir, allow_nonfinite=args.allow_nonfinite)
+        if args.data_dir is not None and config.dataset == "mnist-subset":
+            raise CLIError("--data-dir: the run's data set, mnist-subset, ships inside glassnet and takes no directory")
+        root = args.data_dir if args.data_dir is not None else config.data_root
+        try:
+            ds = get_dataset(config.dataset, root=root, train=args.split == "train")
+        except DatasetNotFoundError as e:
+            raise CLIError(e.message({**DATA_WORDS, "download": "Fetch them with glassnet train --download"})) \
+                from None
+        if [str(c) for c in ds.classes] != config.class_names or list(ds.images.shape[1:]) != config.input_shape:
+            raise CLIError(f"the {config.dataset} files in {root} do not match the run (classes or image size "
+                           "differ)")
+        metrics = evaluate_split(model, config, ds, args.split)
+        out = runs.write_metrics(args.run_dir, metrics, args.split)
     print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
     if not args.json:
         print(f"written to {out}")
