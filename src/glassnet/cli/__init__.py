@@ -24,7 +24,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, with usage errors in one line: ``glassnet CMD: error: ... (see glassnet CMD --help)``, status 2."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        command = " ".join(self.prog.split()[:2])  # "glassnet explain conv" -> "glassnet explain", as main() says
+        self.exit(2, f"{command}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

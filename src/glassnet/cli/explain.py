@@ -37,7 +37,8 @@ def register(subparsers) -> None:
     c.add_argument("--input", type=size(), default=(3, 3), help="input size HxW (default 3x3)")
     c.add_argument("--kernel", type=size(), default=(2, 2), help="kernel size KxK (default 2x2)")
     c.add_argument("--stride", type=size(), default=(1, 1), help="stride S or SHxSW (default 1)")
-    c.add_argument("--padding", type=size(low=0), default=(0, 0), help="zero padding on each side, P or PHxPW (default 0)")
+    c.add_argument("--padding", type=size(low=0), default=(0, 0),
+                   help="zero padding on each side, P or PHxPW (default 0)")
     c.add_argument("--channels", type=integer(1), default=1, help="input channels (default 1)")
     c.add_argument("--bias", action="store_true", help="add the filter's bias b")
     c.set_defaults(func=run_conv)
@@ -61,7 +62,8 @@ def register(subparsers) -> None:
     r.set_defaults(func=run_params)
 
     d = sub.add_parser("dense", parents=[common], help="a small dense network's forward and backward equations")
-    d.add_argument("--layers", type=layer_sizes, default=(4, 3, 2), help="units per layer n[0],n[1],...,n[L] (default 4,3,2)")
+    d.add_argument("--layers", type=layer_sizes, default=(4, 3, 2),
+                   help="units per layer n[0],n[1],...,n[L] (default 4,3,2)")
     d.add_argument(
         "--activation",
         choices=("g", "relu", "sigmoid", "tanh"),

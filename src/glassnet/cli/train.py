@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     a("--download", action="store_true", help="download missing data set files first")
     a("--epochs", type=integer(1), metavar="N", help=f"passes over the training split ({d.epochs})")
     a("--batch-size", type=integer(1), metavar="N", help=f"images per step ({d.batch_size})")
-    a("--lr", type=number(0, low_open=True), metavar="LR", help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
+    a("--lr", type=number(0, low_open=True), metavar="LR",
+      help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
     a("--optimizer", choices=OPTIMIZERS, help=f"optimizer ({d.optimizer})")
     a("--schedule", choices=SCHEDULES, help=f"learning-rate schedule ({d.schedule})")
     a("--lr-step", type=integer(1), metavar="N", help=f"--schedule step: epochs between decays ({d.lr_step})")
@@ -57,8 +58,8 @@ def register(subparsers) -> None:
     a("--weight-decay", type=number(0), metavar="WD", help=f"weight decay ({d.weight_decay})")
     a("--momentum", type=number(0), metavar="M", help=f"for sgd and rmsprop ({d.momentum})")
     a("--augment", choices=AUGMENTATIONS, help=f"training augmentation ({d.augment})")
-    a("--val-split", type=number(0, 1, high_open=True), metavar="F", help=f"fraction of the training split held out for validation "
-                                                   f"({d.val_split}; 0: none)")
+    a("--val-split", type=number(0, 1, high_open=True), metavar="F",
+      help=f"fraction of the training split held out for validation ({d.val_split}; 0: none)")
     a("--early-stopping", type=integer(0), metavar="PATIENCE", help="stop after this many epochs without improvement "
                                                              "(0: off, the default)")
     a("--monitor", choices=MONITORS, help=f"what early stopping watches ({d.monitor})")

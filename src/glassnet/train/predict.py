@@ -35,7 +35,6 @@ import numpy as np
 from ..nn.module import no_grad
 from .metrics import softmax
 
-
 MAX_PIXELS = 50_000_000
 """The largest image :func:`load_image` decodes (width x height): 50 million pixels."""
 
