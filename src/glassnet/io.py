@@ -24,7 +24,8 @@ byte-identical files (JSON keeps its keys' insertion order, also deterministic).
 
 **Integrity.** Every weights and optimizer file glassnet writes carries
 ``glassnet.sha256`` in its metadata: the SHA-256 of its tensor table (names,
-dtypes, shapes, byte ranges) followed by the tensor bytes. A file whose digest
+dtypes, shapes, byte ranges) and of glassnet's own metadata entries (key
+order, optimizer options), followed by the tensor bytes. A file whose digest
 does not match is refused with :class:`GlassnetIOError` naming it; files
 written elsewhere (no digest) still load. :func:`nonfinite_tensors` lists the
 tensors holding NaN or infinity. safetensors (the decoder) is imported inside
@@ -180,15 +181,16 @@ def encode_safetensors(arrays: dict, metadata: dict[str, str]) -> bytes:
         offset += a.nbytes
     data = b"".join(arrays[k].astype(arrays[k].dtype.newbyteorder("<"), copy=False).tobytes() for k in order)
     meta = {k: v for k, v in metadata.items() if k != _DIGEST}
-    meta[_DIGEST] = _digest(table, data)
+    meta[_DIGEST] = _digest(table, meta, data)
     header = json.dumps({"__metadata__": meta, **table}, sort_keys=True, separators=(",", ":")).encode("utf-8")
     header += b" " * (-len(header) % 8)
     return struct.pack("<Q", len(header)) + header + data
 
 
-def _digest(table: dict, data) -> str:
-    """SHA-256 of the tensor table (canonical JSON) and the tensor bytes."""
-    h = hashlib.sha256(json.dumps(table, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+def _digest(table: dict, metadata: dict, data) -> str:
+    """SHA-256 of the tensor table and glassnet's own metadata entries (canonical JSON), then the tensor bytes."""
+    own = {k: v for k, v in metadata.items() if k.startswith("glassnet.") and k != _DIGEST}
+    h = hashlib.sha256(json.dumps([table, own], sort_keys=True, separators=(",", ":")).encode("utf-8"))
     h.update(data)
     return h.hexdigest()
 
@@ -288,7 +290,7 @@ def _read(path) -> tuple[OrderedDict, dict]:
     if not isinstance(metadata, dict):
         raise GlassnetIOError(f"{path}: corrupt safetensors header (__metadata__ is not an object)")
     digest = metadata.get(_DIGEST)
-    if digest is not None and _digest(table, memoryview(raw)[start:]) != digest:
+    if digest is not None and _digest(table, metadata, memoryview(raw)[start:]) != digest:
         raise GlassnetIOError(f"{path}: damaged file (its tensors do not match the SHA-256 digest stored in it)")
     for key, entry in table.items():
         code = entry.get("dtype") if isinstance(entry, dict) else None

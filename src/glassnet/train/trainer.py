@@ -256,26 +256,35 @@ class Trainer:
             raise ValueError("Trainer.load_checkpoint: no directory given and no checkpoint_dir set")
         state = merge_clock(load_checkpoint(directory, self.model, self.optimizer), load_clock(directory))
         where = directory / "state.json"
-        if state.get("steps_per_epoch") != len(self.train_loader):
+        try:
+            self._restore(state, where)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            if isinstance(e, CheckpointError):
+                raise
+            raise CheckpointError(f"{where}: does not fit this trainer ({type(e).__name__}: {e})") from None
+        return state
+
+    def _restore(self, state: dict, where: Path) -> None:
+        if state["steps_per_epoch"] != len(self.train_loader):
             raise CheckpointError(f"{where}: saved with {state.get('steps_per_epoch')} batches per epoch, this "
                                   f"loader has {len(self.train_loader)} (different data or batch size?)")
         if (state["scheduler"] is None) != (self.scheduler is None):
             raise CheckpointError(f"{where}: the checkpoint {'has' if state['scheduler'] else 'has no'} scheduler "
                                   f"state, this trainer {'has a' if self.scheduler else 'has no'} scheduler")
-        try:
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(state["scheduler"])
-            if self.early_stopping is not None and state["early_stopping"] is not None:
-                self.early_stopping.load_state_dict(state["early_stopping"])
-            self.train_loader.load_state_dict(state["loader"])
-            backend.set_rng_state(state["rng"])
-            self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self._sums = {**_zero_sums(), **state["sums"]}
-            self.history = list(state["history"])
-            self.stopped_early = bool(state["stopped_early"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"{where}: does not fit this trainer ({e})") from None
-        return state
+        epoch, step = int(state["epoch"]), int(state["step"])
+        if not (0 <= epoch <= self.epochs and 0 <= step < len(self.train_loader)):
+            raise CheckpointError(f"{where}: epoch {epoch}, step {step} out of range for {self.epochs} epochs of "
+                                  f"{len(self.train_loader)} batches")
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.early_stopping is not None and state["early_stopping"] is not None:
+            self.early_stopping.load_state_dict(state["early_stopping"])
+        self.train_loader.load_state_dict(state["loader"])
+        backend.set_rng_state(state["rng"])
+        self.epoch, self.step = epoch, step
+        self._sums = {**_zero_sums(), **state["sums"]}
+        self.history = list(state["history"])
+        self.stopped_early = bool(state["stopped_early"])
 
     # ------------------------------------------------------------------ Ctrl-C
     @contextlib.contextmanager
