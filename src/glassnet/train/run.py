@@ -225,6 +225,7 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
     trainer, test = _setup(config, run_dir, progress, log, callbacks)  # may fail: nothing written yet
     created = not run_dir.exists()
     lock = runs.open_for_writing(run_dir, "glassnet train")
+    _log_takeover(lock, log)
     try:
         if _check_new_run_dir(run_dir) == "restart":  # checked again under the lock
             _start_over(run_dir)
@@ -246,6 +247,11 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
         lock.release()
 
 
+def _log_takeover(lock, log) -> None:
+    if lock.took_over is not None and log is not None:
+        log(f"{lock.run_dir}: took over the lock of pid {lock.took_over.get('pid')} (no longer running)")
+
+
 def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
     """Continue the run in ``run_dir`` with its own ``config.json``; finish as :func:`fit`.
 
@@ -255,7 +261,8 @@ def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> 
     run_dir = Path(run_dir)
     config = load_config(run_dir)
     trainer, test = _setup(config, run_dir, progress, log, callbacks)
-    with runs.open_for_writing(run_dir, "glassnet train --resume"):
+    with runs.open_for_writing(run_dir, "glassnet train --resume") as lock:
+        _log_takeover(lock, log)
         if runs.has_checkpoint(run_dir):
             trainer.load_checkpoint()
             where = f"at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}"
