@@ -16,8 +16,15 @@ from fault_helpers import bounded, mutate
 
 import glassnet.backend as B
 from glassnet import nn, optim
-from glassnet.data import ArrayDataset, DataFormatError, DataLoader, read_cifar_batch, read_idx, write_cifar_batch
-from glassnet.data import write_idx
+from glassnet.data import (
+    ArrayDataset,
+    DataFormatError,
+    DataLoader,
+    read_cifar_batch,
+    read_idx,
+    write_cifar_batch,
+    write_idx,
+)
 from glassnet.io import GlassnetIOError, load_weights, save_weights
 from glassnet.runs import CheckpointError
 from glassnet.runs.checkpoint import STATE
