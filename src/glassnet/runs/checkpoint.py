@@ -124,7 +124,8 @@ def load_checkpoint(directory, model, optimizer) -> dict:
         path = directory / fname
         if not path.is_file():
             raise CheckpointError(f"{path}: missing (named by {state_path}); the checkpoint is incomplete")
-        if file_digest(path) != state.get("sha256", {}).get(name):
+        digests = state.get("sha256")
+        if not isinstance(digests, dict) or file_digest(path) != digests.get(name):
             raise CheckpointError(f"{path}: its SHA-256 does not match {state_path} (the file is damaged or was "
                                   "replaced)")
     try:

@@ -272,7 +272,7 @@ class Trainer:
             raise CheckpointError(f"{where}: the checkpoint {'has' if state['scheduler'] else 'has no'} scheduler "
                                   f"state, this trainer {'has a' if self.scheduler else 'has no'} scheduler")
         epoch, step = int(state["epoch"]), int(state["step"])
-        if not (0 <= epoch <= self.epochs and 0 <= step < len(self.train_loader)):
+        if not (0 <= epoch <= self.epochs and 0 <= step <= len(self.train_loader)):
             raise CheckpointError(f"{where}: epoch {epoch}, step {step} out of range for {self.epochs} epochs of "
                                   f"{len(self.train_loader)} batches")
         if self.scheduler is not None:
