@@ -1,6 +1,13 @@
-"""glassnet side of the benchmark: ``build(case)`` returns a function that runs one call of the case."""
+"""glassnet side of the benchmark: ``build(case)`` returns a function that runs one call of the case.
+
+The worker process is glassnet's own, so it makes the documented process-wide choices a user may make
+(``glassnet.tune_process()``: glibc keeps freed memory, a short switch interval in parallel regions), as the
+``glassnet`` command does; ``GLASSNET_TUNE=0`` leaves them off (what ``import glassnet`` alone gives).
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from cases import input_shape
@@ -8,8 +15,10 @@ from cases import input_shape
 import glassnet
 from glassnet import nn
 from glassnet.models import get_model
-from glassnet.nn.conv import skip_input_gradient
 from glassnet.optim import SGD
+
+if os.environ.get("GLASSNET_TUNE", "1") != "0":
+    glassnet.tune_process(malloc=os.environ.get("GLASSNET_MALLOC_TUNE", "1") != "0")
 
 
 def build(case: dict):
@@ -43,7 +52,7 @@ def build(case: dict):
             with glassnet.no_grad():
                 model(x)
         return infer
-    skip_input_gradient(model)  # the images need no gradient (PyTorch does not compute it either)
+    input_grad = os.environ.get("LADDER_NO_SKIP") == "1"  # the images need no gradient (nor in PyTorch)
     targets = rng.integers(0, 10, case["batch"])
     loss_fn = nn.CrossEntropyLoss()
     opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -51,6 +60,6 @@ def build(case: dict):
     def train_step():
         opt.zero_grad()
         loss_fn(model(x), targets)
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=input_grad)
         opt.step()
     return train_step

@@ -8,7 +8,7 @@ processes on a shared machine disturb it little):
 1. the reference paths (``GLASSNET_FAST=0``), glibc's malloc defaults
    (``GLASSNET_MALLOC_TUNE=0``), the first convolution's input gradient computed;
 2. the fast convolution, pooling and ReLU paths;
-3. plus ``skip_input_gradient`` (the first convolution skips dL/dx);
+3. plus ``model.backward(dy, input_grad=False)`` (the first convolution skips dL/dx);
 4. plus glibc keeping freed memory;
 5. plus the batch-norm fast path and the row split of large Linear products (the default;
    the split needs two threads, so on this ladder's one thread only batch norm shows).
@@ -28,12 +28,10 @@ import os, sys, time
 import glassnet._threads as T
 from threadpoolctl import threadpool_limits
 import impl_glassnet
-if os.environ.get("LADDER_NO_SKIP") == "1":
-    impl_glassnet.skip_input_gradient = lambda model: []
 if os.environ.get("LADDER_NO_NORM_LINEAR") == "1":
-    from glassnet.nn.functional import linear, norm
-    norm._fast = lambda *args: False
-    linear._halves = lambda *args: None
+    from glassnet.nn.functional.fast import linear, norm
+    norm.applies = lambda *args: False
+    linear.halves = lambda *args: None
 T.set_num_threads(1)
 model, batch, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with threadpool_limits(1):

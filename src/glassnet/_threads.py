@@ -8,11 +8,13 @@ docs/performance.md):
   64x400 @ 400x120 product took 15 ms with two threads, 0.4 ms with one),
   and OpenBLAS's idle threads spin for a while after each product, taking
   a core from whatever runs next. glassnet therefore runs NumPy's BLAS on
-  **one** thread (set once, at the first parallel region, through
-  threadpoolctl; undo it with ``threadpoolctl.threadpool_limits``) and
-  splits the batch itself: each task is a range of images. Without
-  threadpoolctl (the ``fast`` extra) glassnet cannot steer BLAS, so it runs
-  its tasks in the calling thread and leaves BLAS's threads alone.
+  **one** thread *inside its own work* (a module's forward or backward
+  called from outside any other, and every parallel region: see
+  :func:`region`) and splits the batch itself: each task is a range of
+  images. The BLAS setting is restored when that work returns, so the
+  user's own NumPy code keeps its threads. This needs threadpoolctl (the
+  ``fast`` extra); without it glassnet cannot steer BLAS, so it runs its
+  tasks in the calling thread and leaves BLAS's threads alone.
 * Tasks are claimed dynamically (a shared counter), so a thread that the OS
   deschedules does not hold the others up.
 * Each worker reuses its own scratch buffers (:func:`scratch`) instead of
@@ -45,14 +47,20 @@ import threading
 import numpy
 
 SWITCH_INTERVAL = 1e-4
-"""Seconds between forced GIL hand-overs inside a parallel region (Python's default is 5 ms).
+"""Seconds between forced GIL hand-overs inside a parallel region, when tuned (Python's default is 5 ms).
 
 Between two NumPy calls a task holds the GIL for a moment; a thread that
 released it for a NumPy call usually takes it straight back, and the other
 thread, woken too late, waits for the next forced hand-over. With the
 default 5 ms the two threads of a LeNet-sized layer ran one after the
 other; with 0.1 ms they run side by side (measured 1.65-1.9x faster).
+The interval is the interpreter's, shared by every thread of the process,
+so glassnet changes it only when asked (:func:`set_switch_interval_tuning`,
+``glassnet.tune_process``; the ``glassnet`` command does), and only for the
+length of each parallel region.
 """
+
+_tune_switch_interval = False
 
 _num_threads = None
 _workers: list[threading.Thread] = []
@@ -62,7 +70,6 @@ _pool_lock = threading.Lock()
 _busy = threading.Lock()  # one parallel region at a time; a second caller runs its tasks itself
 _local = threading.local()
 _blas = None  # threadpoolctl controllers of NumPy's BLAS; False if unavailable
-_blas_taken = False
 
 
 def _default_threads() -> int:
@@ -110,9 +117,19 @@ def _blas_controllers():
     return _blas
 
 
+def set_switch_interval_tuning(enabled: bool) -> bool:
+    """Shorten the interpreter's switch interval inside parallel regions (see :data:`SWITCH_INTERVAL`).
+
+    Off by default (a process-wide setting); returns the previous choice.
+    """
+    global _tune_switch_interval
+    previous, _tune_switch_interval = _tune_switch_interval, bool(enabled)
+    return previous
+
+
 @contextlib.contextmanager
 def blas_threads(n: int):
-    """Run the body with NumPy's BLAS limited to ``n`` threads (needs threadpoolctl; else no-op)."""
+    """Run the body with NumPy's BLAS limited to ``n`` threads, restored after (needs threadpoolctl; else no-op)."""
     ctls = _blas_controllers()
     if not ctls:
         yield
@@ -163,15 +180,28 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_workers_after_fork)
 
 
-def _single_threaded_blas() -> bool:
-    """Put NumPy's BLAS on one thread, once; False if it cannot be steered (no threadpoolctl)."""
-    global _blas_taken
-    ctls = _blas_controllers()
-    if ctls and not _blas_taken:
-        for c in ctls:
-            c.set_num_threads(1)
-        _blas_taken = True
-    return bool(ctls)
+@contextlib.contextmanager
+def region():
+    """glassnet's own work: NumPy's BLAS on one thread for the length of the block, then as it was.
+
+    Nested regions (a container's children, a parallel region inside a
+    layer) cost nothing: only the outermost one of a thread sets and
+    restores the BLAS threads. Without threadpoolctl it does nothing.
+    """
+    depth = getattr(_local, "depth", 0)
+    if depth or not _blas_controllers():
+        _local.depth = depth + 1
+        try:
+            yield
+        finally:
+            _local.depth = depth
+        return
+    _local.depth = 1
+    try:
+        with blas_threads(1):
+            yield
+    finally:
+        _local.depth = 0
 
 
 def parallel_for(n_tasks: int, fn, threads: int | None = None) -> None:
@@ -182,7 +212,7 @@ def parallel_for(n_tasks: int, fn, threads: int | None = None) -> None:
     every thread has stopped.
     """
     n_threads = min(get_num_threads() if threads is None else threads, n_tasks)
-    if not _single_threaded_blas():
+    if not _blas_controllers():  # BLAS cannot be kept to one thread: it would fight our threads
         n_threads = 1
     if n_threads <= 1 or not _busy.acquire(blocking=False):  # serial, or the pool is in use (nested call)
         for t in range(n_tasks):
@@ -213,9 +243,10 @@ def _run_parallel(n_tasks: int, fn, n_threads: int) -> None:
     helpers = n_threads - 1
     _ensure_workers(helpers)
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
+    if _tune_switch_interval:
+        sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        with blas_threads(1):
+        with region():
             for i in range(helpers):
                 _inbox[i].put(run)
             error = None
@@ -228,7 +259,8 @@ def _run_parallel(n_tasks: int, fn, n_threads: int) -> None:
                 if error is None and e is not None:
                     error = e
     finally:
-        sys.setswitchinterval(interval)
+        if _tune_switch_interval:
+            sys.setswitchinterval(interval)
     if error is not None:
         raise error
 

@@ -93,9 +93,9 @@ def test_rules_show_the_rotated_kernel_and_dilated_gradient():
     "kwargs, message",
     [
         (dict(input=(3, 3), kernel=(4, 4)), "kernel 4x4 does not fit the 3x3 input"),
-        (dict(input=(0, 3)), "input must be >= 1"),
-        (dict(input="3x3"), "input must be an int or a pair of ints"),
-        (dict(padding=-1), "padding must be >= 0"),
+        (dict(input=(0, 3)), "input must be a positive int or a pair of positive ints, got \\(0, 3\\)"),
+        (dict(input="3x3"), "input must be a positive int or a pair of positive ints"),
+        (dict(padding=-1), "padding must be a non-negative int or a pair of non-negative ints"),
         (dict(channels=0), "channels must be a positive int"),
         (dict(input=(40, 40)), "limited to 1024"),
     ],

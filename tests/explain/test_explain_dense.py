@@ -19,10 +19,10 @@ FORWARD = {
     "sigmoid": A.sigmoid_forward,
     "tanh": A.tanh_forward,
 }
-BACKWARD = {  # dZ from dA and Z
-    "relu": lambda dA, Z: A.relu_backward(dA, Z),
-    "sigmoid": lambda dA, Z: A.sigmoid_backward(dA, A.sigmoid_forward(Z)),
-    "tanh": lambda dA, Z: A.tanh_backward(dA, A.tanh_forward(Z)),
+BACKWARD = {  # dZ from dA and Z: each layer's backward with what its forward saved
+    "relu": lambda dA, Z: A.relu_backward(dA, A.relu_forward(Z)[1]),
+    "sigmoid": lambda dA, Z: A.sigmoid_backward(dA, A.sigmoid_forward(Z)[1]),
+    "tanh": lambda dA, Z: A.tanh_backward(dA, A.tanh_forward(Z)[1]),
 }
 CONCRETE = {"relu": relu, "sigmoid": sigmoid, "tanh": sp.tanh}
 
@@ -35,10 +35,11 @@ def reference(ex, sizes, act, values):
             numeric(ex.symbols[f"{k}[{i}]"], values)
             for k, i in (("W", l), ("b", l), ("a", l - 1), ("z", l), ("da", l), ("dz", l))
         )
-        ref[f"z[{l}]"] = linear_forward(a_prev[None], W, b)[0]
-        ref[f"a[{l}]"] = FORWARD[act](z)
+        z_layer, saved = linear_forward(a_prev[None], W, b)
+        ref[f"z[{l}]"] = z_layer[0]
+        ref[f"a[{l}]"] = FORWARD[act](z)[0]
         ref[f"dz[{l}]"] = BACKWARD[act](da, z)
-        da_prev, dW, db = linear_backward(dz[None], a_prev[None], W)
+        da_prev, dW, db = linear_backward(dz[None], saved)
         ref[f"dW[{l}]"], ref[f"db[{l}]"], ref[f"da[{l - 1}]"] = dW, db, da_prev[0]
     return ref
 

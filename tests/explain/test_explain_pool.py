@@ -90,7 +90,7 @@ def test_seed_changes_the_example_only():
         (dict(kind="min"), "pooling kind must be one of max, avg"),
         (dict(input=(2, 2), size=3), "window 3x3 does not fit the 2x2 input"),
         (dict(size=2, padding=2), "padding must be at most half the window size"),
-        (dict(size=0), "size must be >= 1"),
+        (dict(size=0), "size must be a positive int or a pair of positive ints"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):

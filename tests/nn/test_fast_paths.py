@@ -1,5 +1,7 @@
-"""The fast paths (chunked, threaded convolution; offset-loop pooling; ReLU on its output) against the
-readable reference paths they replace. Float64 results must agree to rounding; nothing here times anything."""
+"""The fast paths (chunked, threaded convolution; offset-loop pooling; ReLU on its output; chunked batch norm;
+Linear's row split) against the readable reference paths they replace. Float64 results must agree to rounding;
+every comparison also checks, with ``paths_taken``, that the fast path really ran (with ``GLASSNET_FAST=0`` or a
+broken dispatcher these tests fail instead of comparing the reference with itself). Nothing here times anything."""
 
 import numpy as np
 import pytest
@@ -9,13 +11,17 @@ from glassnet import _threads
 from glassnet.models import lenet5
 from glassnet.nn import Conv2d, Residual, Sequential
 from glassnet.nn.conv import skip_input_gradient
-from glassnet.nn.functional import _conv_fast, activation, linear, norm, pooling
+from glassnet.nn.functional import activation, linear, norm, pooling
 from glassnet.nn.functional.conv import (
     conv2d_backward,
     conv2d_backward_reference,
     conv2d_forward,
     conv2d_forward_reference,
 )
+from glassnet.nn.functional.dispatch import paths_taken
+from glassnet.nn.functional.fast import conv as _conv_fast
+from glassnet.nn.functional.fast import linear as fast_linear
+from glassnet.nn.functional.fast import norm as fast_norm
 from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
 
 
@@ -24,6 +30,7 @@ def knobs():
     """Restore the tuning knobs a test turns."""
     saved = (_conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD)
     threads, fast = _threads.get_num_threads(), B.fast_paths_enabled()
+    B.set_fast_paths(True)  # these tests compare the fast paths: they run whatever GLASSNET_FAST says
     yield
     _conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD = saved
     _threads.set_num_threads(threads)
@@ -67,14 +74,15 @@ def test_conv_fast_path_matches_reference(method, chunk_bytes, knobs):
     rng = np.random.default_rng([["auto", "full", "col2im"].index(method), chunk_bytes])
     for _ in range(25):
         X, F, b, stride, pads, dil = random_conv(rng)
-        Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
-        Zr, ctx_r = conv2d_forward_reference(X, F, b, stride, pads, dil)
-        assert ctx[0] == "fast" and ctx_r[0] == "reference"
-        np.testing.assert_allclose(Z, Zr, rtol=1e-10, atol=1e-12)
-        dZ = rng.standard_normal(Z.shape)
-        need_dX = bool(rng.random() < 0.8)
-        got = conv2d_backward(dZ, ctx, need_dX)
-        assert_same_gradients(got, conv2d_backward_reference(dZ, ctx_r, need_dX), 1e-10, 1e-12)
+        with paths_taken() as taken:
+            Z, saved = conv2d_forward(X, F, b, stride, pads, dil)
+            Zr, _ = conv2d_forward_reference(X, F, b, stride, pads, dil)
+            np.testing.assert_allclose(Z, Zr, rtol=1e-10, atol=1e-12)
+            dZ = rng.standard_normal(Z.shape)
+            saved = saved._replace(need_dX=bool(rng.random() < 0.8))
+            got = conv2d_backward(dZ, saved)
+            assert_same_gradients(got, conv2d_backward_reference(dZ, saved), 1e-10, 1e-12)
+        assert taken == {"conv2d_forward": {"fast"}, "conv2d_backward": {"fast"}}
 
 
 def test_asymmetric_padding_equals_convolving_the_padded_input(knobs):
@@ -89,23 +97,28 @@ def test_asymmetric_padding_equals_convolving_the_padded_input(knobs):
         want_dX = dXp[:, :, pads[0] : pads[0] + X.shape[2], pads[2] : pads[2] + X.shape[3]]
         for fast in (True, False):
             B.set_fast_paths(fast)
-            Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
-            np.testing.assert_allclose(Z, want_Z, rtol=1e-10, atol=1e-12)
-            got = conv2d_backward(dZ, ctx)
+            with paths_taken() as taken:
+                Z, saved = conv2d_forward(X, F, b, stride, pads, dil)
+                np.testing.assert_allclose(Z, want_Z, rtol=1e-10, atol=1e-12)
+                got = conv2d_backward(dZ, saved)
             want = (want_dX, want_dF, want_db if b is not None else None)
             assert_same_gradients(got, want, 1e-10, 1e-12)
+            path = "fast" if fast else "reference"
+            assert taken == {"conv2d_forward": {path}, "conv2d_backward": {path}}
 
 
 def test_conv_fast_path_float32_keeps_dtype_and_accuracy(knobs):
     rng = np.random.default_rng(7)
     for _ in range(10):
         X, F, b, stride, pads, dil = random_conv(rng, np.float32)
-        Z, ctx = conv2d_forward(X, F, b, stride, pads, dil)
-        Zr, ctx_r = conv2d_forward_reference(X, F, b, stride, pads, dil)
-        assert Z.dtype == np.float32
-        np.testing.assert_allclose(Z, Zr, rtol=1e-4, atol=1e-5)
-        dZ = rng.standard_normal(Z.shape).astype(np.float32)
-        assert_same_gradients(conv2d_backward(dZ, ctx), conv2d_backward_reference(dZ, ctx_r), 1e-4, 1e-4)
+        with paths_taken() as taken:
+            Z, saved = conv2d_forward(X, F, b, stride, pads, dil)
+            Zr, _ = conv2d_forward_reference(X, F, b, stride, pads, dil)
+            assert Z.dtype == np.float32
+            np.testing.assert_allclose(Z, Zr, rtol=1e-4, atol=1e-5)
+            dZ = rng.standard_normal(Z.shape).astype(np.float32)
+            assert_same_gradients(conv2d_backward(dZ, saved), conv2d_backward_reference(dZ, saved), 1e-4, 1e-4)
+        assert taken == {"conv2d_forward": {"fast"}, "conv2d_backward": {"fast"}}
 
 
 def test_conv_results_do_not_depend_on_the_thread_count(knobs):
@@ -119,47 +132,53 @@ def test_conv_results_do_not_depend_on_the_thread_count(knobs):
     results = []
     for threads in (1, 2):
         _threads.set_num_threads(threads)
-        Z, ctx = conv2d_forward(X, F, b, 1, 1)
-        results.append((Z,) + conv2d_backward(dZ, ctx))
+        with paths_taken() as taken:
+            Z, saved = conv2d_forward(X, F, b, 1, 1)
+            results.append((Z,) + conv2d_backward(dZ, saved))
+        assert taken == {"conv2d_forward": {"fast"}, "conv2d_backward": {"fast"}}
     for a, c in zip(*results, strict=True):
         np.testing.assert_array_equal(a, c)
 
 
 def test_empty_batches():
-    Z, ctx = conv2d_forward(np.zeros((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.zeros(3), 1, 1)
+    Z, saved = conv2d_forward(np.zeros((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.zeros(3), 1, 1)
     assert Z.shape == (0, 3, 5, 5)
-    dX, dF, db = conv2d_backward(Z, ctx)
+    dX, dF, db = conv2d_backward(Z, saved)
     assert dX.shape == (0, 2, 5, 5) and not dF.any() and not db.any()
-    Y, ctx = pooling.max_pool2d_forward(np.zeros((0, 2, 4, 4)), (2, 2), (2, 2))
-    assert Y.shape == (0, 2, 2, 2) and pooling.max_pool2d_backward(Y, ctx).shape == (0, 2, 4, 4)
-    assert activation.relu_forward(np.zeros((0, 3))).shape == (0, 3)
+    Y, saved = pooling.max_pool2d_forward(np.zeros((0, 2, 4, 4)), (2, 2), (2, 2))
+    assert Y.shape == (0, 2, 2, 2) and pooling.max_pool2d_backward(Y, saved).shape == (0, 2, 4, 4)
+    assert activation.relu_forward(np.zeros((0, 3)))[0].shape == (0, 3)
 
 
 def test_conv_other_dtypes_take_the_reference_path():
     """Object arrays (glassnet.explain runs the layer on SymPy symbols) and integers go the readable way."""
     X = np.arange(1, 10, dtype=object).reshape(1, 1, 3, 3)
     F = np.ones((1, 1, 2, 2), dtype=object)
-    Z, ctx = conv2d_forward(X, F, None)
-    assert ctx[0] == "reference" and Z.dtype == object
+    with paths_taken() as taken:
+        Z, saved = conv2d_forward(X, F, None)
+    assert taken == {"conv2d_forward": {"reference"}} and Z.dtype == object
     assert Z[0, 0].tolist() == [[12, 16], [24, 28]]
-    dX, dF, db = conv2d_backward(np.ones_like(Z), ctx)
+    dX, dF, db = conv2d_backward(np.ones_like(Z), saved)
     assert dX[0, 0].tolist() == [[1, 2, 1], [2, 4, 2], [1, 2, 1]] and db is None
 
 
 def test_conv_switched_off_fast_paths_use_the_reference(knobs):
     B.set_fast_paths(False)
     X, F = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
-    Z, ctx = conv2d_forward(X, F, np.zeros(2))
-    assert ctx[0] == "reference" and Z.shape == (1, 2, 2, 2)
+    with paths_taken() as taken:
+        Z, saved = conv2d_forward(X, F, np.zeros(2))
+    assert taken == {"conv2d_forward": {"reference"}} and Z.shape == (1, 2, 2, 2)
 
 
 def test_conv_mixed_dtype_gradient_falls_back_to_the_reference(knobs):
     rng = np.random.default_rng(5)
     X, F = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
-    Z, ctx = conv2d_forward(X, F, None, 2, 1)
+    Z, saved = conv2d_forward(X, F, None, 2, 1)
     dZ32 = rng.standard_normal(Z.shape).astype(np.float32)
-    _, ctx_r = conv2d_forward_reference(X, F, None, 2, 1)
-    assert_same_gradients(conv2d_backward(dZ32, ctx), conv2d_backward_reference(dZ32, ctx_r), 1e-12, 1e-12)
+    with paths_taken() as taken:
+        got = conv2d_backward(dZ32, saved)
+    assert taken == {"conv2d_backward": {"reference"}}
+    assert_same_gradients(got, conv2d_backward_reference(dZ32, saved), 1e-12, 1e-12)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -180,13 +199,16 @@ def test_pooling_fast_path_matches_reference(kind, knobs):
         ceil_mode = bool(rng.random() < 0.4)
         X = np.round(rng.standard_normal((2, 3, kh + int(rng.integers(0, 7)), kw + int(rng.integers(0, 7)))) * 2) / 2
         extra = (bool(rng.random() < 0.5),) if kind == "avg" else ()
-        Y, ctx = fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
-        Yr, ctx_r = ref_fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
+        with paths_taken() as taken:
+            Y, saved = fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
+            dY = rng.standard_normal(Y.shape)
+            dX = bwd(dY, saved)
+        assert taken == {f"{kind}_pool2d_forward": {"fast"}, f"{kind}_pool2d_backward": {"fast"}}
+        Yr, saved_r = ref_fwd(X, (kh, kw), stride, padding, ceil_mode, *extra)
         np.testing.assert_allclose(Y, Yr, rtol=1e-12, atol=1e-14)
         if kind == "max":
-            np.testing.assert_array_equal(ctx[0], ctx_r[0])  # the same argmax, ties to the first
-        dY = rng.standard_normal(Y.shape)
-        np.testing.assert_allclose(bwd(dY, ctx), ref_bwd(dY, ctx_r), rtol=1e-12, atol=1e-14)
+            np.testing.assert_array_equal(saved.arg, saved_r.arg)  # the same argmax, ties to the first
+        np.testing.assert_allclose(dX, ref_bwd(dY, saved_r), rtol=1e-12, atol=1e-14)
 
 
 def test_batch_split_pooling_and_relu_equal_the_whole_batch(monkeypatch, knobs):
@@ -199,18 +221,22 @@ def test_batch_split_pooling_and_relu_equal_the_whole_batch(monkeypatch, knobs):
     for min_bytes in (1 << 60, 0):
         monkeypatch.setattr(_threads, "MIN_PARALLEL_BYTES", min_bytes)
         out = []
-        for fwd, bwd in ((pooling.max_pool2d_forward, pooling.max_pool2d_backward),
-                         (pooling.avg_pool2d_forward, pooling.avg_pool2d_backward)):
-            Y, ctx = fwd(X, (3, 2), (2, 2), (1, 0))
-            out += [Y, bwd(dY, ctx)]
-        A = activation.relu_forward(X)
-        out += [A, activation.relu_backward(X, A)]
+        with paths_taken() as taken:
+            for fwd, bwd in ((pooling.max_pool2d_forward, pooling.max_pool2d_backward),
+                             (pooling.avg_pool2d_forward, pooling.avg_pool2d_backward)):
+                Y, saved = fwd(X, (3, 2), (2, 2), (1, 0))
+                out += [Y, bwd(dY, saved)]
+            A, saved = activation.relu_forward(X)
+            out += [A, activation.relu_backward(X, saved)]
+        assert set(taken) == {"max_pool2d_forward", "max_pool2d_backward", "avg_pool2d_forward",
+                              "avg_pool2d_backward", "relu_forward", "relu_backward"}
+        assert all(paths == {"fast"} for paths in taken.values())
         whole.append(out)
     for a, b in zip(*whole, strict=True):
         np.testing.assert_array_equal(a, b)
-    Yr, ctx_r = pooling.max_pool2d_forward_reference(X, (3, 2), (2, 2), (1, 0))
+    Yr, saved_r = pooling.max_pool2d_forward_reference(X, (3, 2), (2, 2), (1, 0))
     np.testing.assert_array_equal(whole[1][0], Yr)
-    np.testing.assert_array_equal(whole[1][1], pooling.max_pool2d_backward_reference(dY, ctx_r))
+    np.testing.assert_array_equal(whole[1][1], pooling.max_pool2d_backward_reference(dY, saved_r))
 
 
 @pytest.mark.parametrize("shape", [(7, 3, 9, 8), (5, 4, 11), (2, 6, 3, 3)])
@@ -221,18 +247,21 @@ def test_batch_norm_fast_path_equals_the_reference(shape, monkeypatch, knobs):
     dY = rng.standard_normal(shape)[..., ::-1]  # not contiguous
     gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     axes = (0, *range(2, len(shape)))
+    fast = X[0, 0].size >= 8  # the fast path needs image planes of 8 values or more
+    path = "fast" if fast else "reference"
     B.set_fast_paths(False)
-    Y_r, ctx_r, (mu_r, var_r) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
-    grads_r = norm.batch_norm_backward(dY, ctx_r)
+    Y_r, saved_r, (mu_r, var_r) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
+    grads_r = norm.batch_norm_backward(dY, saved_r)
     B.set_fast_paths(True)
-    monkeypatch.setattr(norm, "CHUNK_BYTES", 1)  # one image per chunk: many partial sums
+    monkeypatch.setattr(fast_norm, "CHUNK_BYTES", 1)  # one image per chunk: many partial sums
     runs = []
     for threads, min_bytes in ((1, 1 << 60), (2, 0)):
         _threads.set_num_threads(threads)
         monkeypatch.setattr(_threads, "MIN_PARALLEL_BYTES", min_bytes)
-        Y, ctx, (mu, var) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
-        assert isinstance(ctx[0], str) == (X[0, 0].size >= 8)  # which path ran
-        runs.append([Y, mu, var, *norm.batch_norm_backward(dY, ctx)])
+        with paths_taken() as taken:
+            Y, saved, (mu, var) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
+            runs.append([Y, mu, var, *norm.batch_norm_backward(dY, saved)])
+        assert taken == {"batch_norm_train": {path}, "batch_norm_backward": {path}}
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)  # the same bits on one thread and on two
     for got, want in zip(runs[0], [Y_r, mu_r, var_r, *grads_r], strict=True):
@@ -240,14 +269,16 @@ def test_batch_norm_fast_path_equals_the_reference(shape, monkeypatch, knobs):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
     rm, rv = rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5  # evaluation mode
     B.set_fast_paths(False)
-    Y_r, ctx_r = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+    Y_r, saved_r = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+    want = [Y_r, *norm.batch_norm_backward(dY, saved_r)]
     B.set_fast_paths(True)
-    Y, ctx = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
-    assert isinstance(ctx[0], str) == (X[0, 0].size >= 8)
-    for got, want in zip([Y, *norm.batch_norm_backward(dY, ctx)], [Y_r, *norm.batch_norm_backward(dY, ctx_r)],
-                         strict=True):
-        assert got.shape == want.shape and got.dtype == want.dtype
-        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    with paths_taken() as taken:
+        Y, saved = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+        got = [Y, *norm.batch_norm_backward(dY, saved)]
+    assert taken == {"batch_norm_eval": {path}, "batch_norm_backward": {path}}
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
     ints = np.arange(2 * 3 * 16).reshape(2, 3, 4, 4)  # other dtypes take the reference path
     assert norm.batch_norm_train(ints, np.ones(3), np.zeros(3), (0, 2, 3), 1e-5)[0].dtype == np.float64
 
@@ -257,28 +288,33 @@ def test_linear_split_over_rows_equals_one_product(monkeypatch, knobs):
     rng = np.random.default_rng(6)
     A, W, b, dZ = rng.standard_normal((7, 5)), rng.standard_normal((3, 5)), rng.standard_normal(3), rng.standard_normal((7, 3))
     want = [A @ W.T + b, dZ @ W, dZ.T @ A, dZ.sum(axis=0)]
-    monkeypatch.setattr(linear, "SPLIT_MACS", 0)
+    monkeypatch.setattr(fast_linear, "SPLIT_MACS", 0)
     runs = []
     for threads in (1, 2):
         _threads.set_num_threads(threads)
-        assert linear._halves(A, W) == [(0, 3), (3, 7)]
-        runs.append([linear.linear_forward(A, W, b), *linear.linear_backward(dZ, A, W)])
+        assert fast_linear.halves(A, W) == [(0, 3), (3, 7)]
+        with paths_taken() as taken:
+            Z, saved = linear.linear_forward(A, W, b)
+            runs.append([Z, *linear.linear_backward(dZ, saved)])
+        assert taken == {"linear_forward": {"fast"}, "linear_backward": {"fast"}}
     for a, b_ in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b_)
     for got, w in zip(runs[0], want, strict=True):
         np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-14)
-    assert linear._halves(A.astype(object), W.astype(object)) is None  # other dtypes: one product
+    with paths_taken() as taken:  # other dtypes: one product
+        linear.linear_forward(A.astype(object), W.astype(object), None)
+    assert taken == {"linear_forward": {"reference"}}
 
 
 def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():
     X = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
-    Y, ctx = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
-    assert ctx[0].dtype == np.int8 and Y.dtype == np.float32
+    Y, saved = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
+    assert saved.arg.dtype == np.int8 and Y.dtype == np.float32
     X[0, 1, 3, 2] = np.nan  # NaN wins its window, as PyTorch and the reference argmax
-    Y, ctx = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
-    Yr, ctx_r = pooling.max_pool2d_forward_reference(X, (2, 2), (2, 2))
+    Y, saved = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
+    Yr, saved_r = pooling.max_pool2d_forward_reference(X, (2, 2), (2, 2))
     np.testing.assert_array_equal(Y, Yr)
-    np.testing.assert_array_equal(ctx[0], ctx_r[0])
+    np.testing.assert_array_equal(saved.arg, saved_r.arg)
     assert np.isnan(Y[0, 1, 1, 1])
 
 
@@ -286,9 +322,10 @@ def test_relu_backward_from_its_output_equals_from_its_input():
     Z = np.random.default_rng(1).standard_normal((3, 4, 5))
     Z[0, 0, :2] = 0.0  # the kink gets 0
     dA = np.random.default_rng(2).standard_normal(Z.shape)
-    A = activation.relu_forward(Z)
-    np.testing.assert_array_equal(activation.relu_backward(dA, A), activation.relu_backward(dA, Z))
-    np.testing.assert_array_equal(activation.relu_backward(dA, Z), np.where(Z > 0, dA, 0))
+    A, saved = activation.relu_forward(Z)
+    from_input = activation.relu_backward(dA, activation.ActivationSaved(Z))
+    np.testing.assert_array_equal(activation.relu_backward(dA, saved), from_input)
+    np.testing.assert_array_equal(from_input, np.where(Z > 0, dA, 0))
 
 
 def test_skip_input_gradient_marks_the_first_convolution_only():

@@ -9,9 +9,10 @@ are printed as one line (``glassnet: error: ...``), never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from .. import __version__
+from .. import __version__, tune_process
 from . import evaluate, explain, predict, report, summary, train, visualize
 from .options import CLIError
 
@@ -38,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         _MODULES[name].register(sub)
     return parser
+
+
+def run() -> int:
+    """The ``glassnet`` program: its process is glassnet's own, so it takes the process-wide tuning
+    (:func:`glassnet.tune_process`) that ``import glassnet`` never does; ``GLASSNET_TUNE=0`` declines it."""
+    if os.environ.get("GLASSNET_TUNE", "1") != "0":
+        tune_process()
+    return main()
 
 
 def main(argv=None) -> int:

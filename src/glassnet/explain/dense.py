@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..nn.functional.linear import linear_backward, linear_forward
+from ..nn.functional.linear import LinearSaved, linear_backward, linear_forward
 from .document import Block, Equation, Explanation, Raw, Section, Text
 from .notation import Names
 from .poly import Poly, same, to_sympy
@@ -195,7 +195,7 @@ def _layer(names, sym, results, l, n_prev, n, g):
 
     # forward through the layer's own code, on exact polynomials
     PW, Pb, Pa, Pdz = Poly.grid(W), Poly.grid(b), Poly.grid(a_prev), Poly.grid(dz)
-    Pz = linear_forward(Pa[None], PW, Pb)[0]
+    Pz = linear_forward(Pa[None], PW, Pb)[0][0]
     fwd = []
     for j in range(n):
         shown = sp.Add(*[sp.Mul(W[j, k], a_prev[k], evaluate=False) for k in range(n_prev)], b[j], evaluate=False)
@@ -208,7 +208,7 @@ def _layer(names, sym, results, l, n_prev, n, g):
     gW = np.array([[J.diff(W[j, k]) for k in range(n_prev)] for j in range(n)], dtype=object)
     gb = np.array([J.diff(b[j]) for j in range(n)], dtype=object)
     ga = np.array([J.diff(a_prev[k]) for k in range(n_prev)], dtype=object)
-    lda, ldW, ldb = linear_backward(Pdz[None], Pa[None], PW)
+    lda, ldW, ldb = linear_backward(Pdz[None], LinearSaved(Pa[None], PW, True))
     checks = {
         f"layer {l}: dW, db, da[{l - 1}] from differentiating z[{l}] = linear_backward's": (
             same(gW, ldW) and same(gb, ldb) and same(ga, lda[0])

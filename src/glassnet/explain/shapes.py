@@ -6,25 +6,15 @@ H_out = ⌊(H + 2P − K)/S⌋ + 1 = ⌊(3 + 2·0 − 2)/1⌋ + 1 = 2
 
 from __future__ import annotations
 
+from ..nn.functional import geometry
+from ..nn.functional.geometry import axis_out
 from .document import Raw
 
 MAX_ENTRIES = 1024  # a symbolic explanation is for reading: beyond this it is unreadable and slow
 
 
-def pair(value, name: str, minimum: int = 1) -> tuple[int, int]:
-    """An int or a pair of ints (each >= ``minimum``) -> a pair; a clear error otherwise."""
-    v = (value, value) if isinstance(value, int) else tuple(value)
-    if len(v) != 2 or not all(isinstance(i, int) and not isinstance(i, bool) for i in v):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if min(v) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return v
-
-
-def positive(value, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
+pair = geometry.pair  # the layers' own normaliser: the same rules and messages
+positive = geometry.positive_int
 
 
 def check_small(entries: int, what: str) -> None:
@@ -37,7 +27,7 @@ def check_small(entries: int, what: str) -> None:
 
 def output_shape_lines(size: int, k: int, s: int, p: int, axis: str) -> list[Raw]:
     """The formula ``⌊(H + 2P − K)/S⌋ + 1`` worked for one axis (floor division, as the layers)."""
-    out = (size + 2 * p - k) // s + 1
+    out = output_size(size, k, s, p)
     var = "H" if axis == "H" else "W"
     text = f"{var}_out = ⌊({var} + 2P − K)/S⌋ + 1 = ⌊({size} + 2·{p} − {k})/{s}⌋ + 1 = {out}"
     tex = (
@@ -48,4 +38,5 @@ def output_shape_lines(size: int, k: int, s: int, p: int, axis: str) -> list[Raw
 
 
 def output_size(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
+    """floor((size + 2p - k)/s) + 1: the layers' own rule (:func:`glassnet.nn.functional.geometry.axis_out`)."""
+    return axis_out(size, k, s, p, p)

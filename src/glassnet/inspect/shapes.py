@@ -59,49 +59,25 @@ def _spatial(module, in_shape, channels=None):
     return in_shape
 
 
-def conv_pads(conv) -> tuple:
-    """(top, bottom, left, right) padding of a `Conv2d` (``"same"`` pads the odd extra at the bottom/right)."""
-    if conv.padding == "valid":
-        return (0, 0, 0, 0)
-    if conv.padding == "same":
-        th, tw = (d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size, strict=True))
-        return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-    ph, pw = conv.padding
-    return (ph, ph, pw, pw)
-
-
 def _conv(m, s):
+    """Output shape and MACs from the layer's own window (:class:`~glassnet.nn.functional.geometry.Window2d`)."""
     c, h, w = _spatial(m, s, m.in_channels)
-    t, b, left, r = conv_pads(m)
-    (kh, kw), (sh, sw), (dh, dw) = m.kernel_size, m.stride, m.dilation
-    keh, kew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    ho = (h + t + b - keh) // sh + 1
-    wo = (w + left + r - kew) // sw + 1
-    if ho < 1 or wo < 1:
+    win = m.window
+    if not win.fits(h, w):
+        keh, kew = win.span
         raise _fail(m, f"{m.in_channels} x H x W with H + padding >= {keh} and W + padding >= {kew}", s)
-    return Geometry((m.out_channels, ho, wo), m.out_channels * ho * wo * m.in_channels * kh * kw, (keh, kew), (sh, sw))
-
-
-def pool_out(size, k, s, p, ceil_mode) -> int:
-    """PyTorch's pooling size: floor (or ceil) of (size + 2p - k)/s + 1.
-
-    With ``ceil_mode`` a last window that would start in the padding is dropped.
-    """
-    if ceil_mode:
-        o = -(-(size + 2 * p - k) // s) + 1
-        if (o - 1) * s >= size + p:
-            o -= 1
-        return o
-    return (size + 2 * p - k) // s + 1
+    ho, wo = win.out_size(h, w)
+    (kh, kw) = win.kernel
+    return Geometry((m.out_channels, ho, wo), m.out_channels * ho * wo * m.in_channels * kh * kw, win.span, win.stride)
 
 
 def _pool(m, s):
     c, h, w = _spatial(m, s)
-    (kh, kw), (sh, sw), (ph, pw) = m.kernel_size, m.stride, m.padding
-    if h + 2 * ph < kh or w + 2 * pw < kw:
-        raise _fail(m, f"C x H x W with H >= {kh - 2 * ph} and W >= {kw - 2 * pw}", s)
-    ho, wo = pool_out(h, kh, sh, ph, m.ceil_mode), pool_out(w, kw, sw, pw, m.ceil_mode)
-    return Geometry((c, ho, wo), 0, (kh, kw), (sh, sw))
+    win = m.window
+    if not win.fits(h, w):
+        mh, mw = win.min_input()
+        raise _fail(m, f"C x H x W with H >= {mh} and W >= {mw}", s)
+    return Geometry((c,) + win.out_size(h, w), 0, win.kernel, win.stride)
 
 
 def adaptive_window(size: int, out: int) -> tuple[int, int]:

@@ -24,21 +24,16 @@ def trace_children(module, in_shape):
     x = B.xp.zeros((1,) + tuple(in_shape), dtype=module.dtype)
     calls = []
     flags = {id(m): (m, m.training) for m in module.modules()}
-    wrapped = []
+    handles = []
 
-    def wrap(cname, child):
-        original = child.forward
+    def recorder(cname):
+        def record(child, args, out):
+            calls.append((cname, args[0] if args else None, out))
 
-        def forward(inp, *args, **kwargs):
-            out = original(inp, *args, **kwargs)
-            calls.append((cname, inp, out))
-            return out
-
-        object.__setattr__(child, "forward", forward)
-        wrapped.append(child)
+        return record
 
     for cname, child in module.named_children():
-        wrap(cname, child)
+        handles.append(child.register_forward_hook(recorder(cname)))
     module.eval()
     try:
         with nn.no_grad():
@@ -46,8 +41,8 @@ def trace_children(module, in_shape):
     except Exception as e:
         raise ValueError(f"{module.label}: could not run it on input {in_shape} to find its layer order: {e}") from e
     finally:
-        for child in wrapped:
-            object.__delattr__(child, "forward")
+        for handle in handles:
+            handle.remove()
         for m, flag in flags.values():
             object.__setattr__(m, "training", flag)
     if not hasattr(y, "shape") or math.prod(y.shape) == 0:

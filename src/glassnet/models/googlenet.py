@@ -165,11 +165,11 @@ class GoogLeNet(nn.Module):
         return self.aux_logits and self.training
 
     def forward(self, x):
-        if B.xp.ndim(x) != 4 or x.shape[1] != 3:
+        if x.ndim != 4 or x.shape[1] != 3:
             raise self._shape_error("(N, 3, H, W)", x)
         if self.transform_input:
-            scale = B.xp.asarray([s / 0.5 for s in _STD], dtype=x.dtype).reshape(1, 3, 1, 1)
-            shift = B.xp.asarray([(m - 0.5) / 0.5 for m in _MEAN], dtype=x.dtype).reshape(1, 3, 1, 1)
+            scale = B.get_array_module(x).asarray([s / 0.5 for s in _STD], dtype=x.dtype).reshape(1, 3, 1, 1)
+            shift = B.get_array_module(x).asarray([(m - 0.5) / 0.5 for m in _MEAN], dtype=x.dtype).reshape(1, 3, 1, 1)
             x = x * scale + shift
         aux = {}
         active = self._aux_active()
@@ -200,7 +200,7 @@ class GoogLeNet(nn.Module):
                     dy = dy + self._modules[head].backward(daux[head])
             dy = self._modules[name].backward(dy)
         if self.transform_input:
-            dy = dy * B.xp.asarray([s / 0.5 for s in _STD], dtype=dy.dtype).reshape(1, 3, 1, 1)
+            dy = dy * B.get_array_module(dy).asarray([s / 0.5 for s in _STD], dtype=dy.dtype).reshape(1, 3, 1, 1)
         return dy
 
 

@@ -47,18 +47,18 @@ class ZeroPadShortcut(nn.Module):
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
 
     def forward(self, x):
-        if B.xp.ndim(x) != 4 or x.shape[1] != self.in_channels:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise self._shape_error(f"(N, {self.in_channels}, H, W)", x)
         s = self.stride
         sub = x[:, :, ::s, ::s]
-        y = B.xp.zeros((x.shape[0], self.out_channels) + sub.shape[2:], dtype=x.dtype)
+        y = B.get_array_module(x).zeros((x.shape[0], self.out_channels) + sub.shape[2:], dtype=x.dtype)
         y[:, : self.in_channels] = sub
         self._save(x.shape)
         return y
 
     def backward(self, dy):
         shape = self._saved()
-        dx = B.xp.zeros(shape, dtype=dy.dtype)
+        dx = B.get_array_module(dy).zeros(shape, dtype=dy.dtype)
         dx[:, :, :: self.stride, :: self.stride] = dy[:, : self.in_channels]
         return dx
 

@@ -9,15 +9,18 @@ from . import functional, init
 from .activation import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Concat, Residual, Sequential
 from .conv import Conv2d, skip_input_gradient
-from .linear import Flatten, Identity, Linear
+from .dropout import Dropout
+from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import Module, no_grad
-from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LocalResponseNorm
+from .module import Module, RemovableHandle, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .shape import Flatten, Identity
 
 __all__ = [
-    "Module", "Parameter", "no_grad", "functional", "init",
+    "Module", "Parameter", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "RemovableHandle",
+    "functional", "init",
     "Sequential", "Concat", "Residual",
     "Linear", "Conv2d", "Flatten", "Identity", "skip_input_gradient",
     "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",

@@ -21,8 +21,8 @@ class ReLU(Module):
         super().__init__()  # `inplace` accepted for PyTorch compatibility; glassnet never aliases
 
     def forward(self, x):
-        y = A.relu_forward(x)
-        self._save(y)
+        y, saved = A.relu_forward(x)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -37,11 +37,12 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        self._save(x)
-        return A.leaky_relu_forward(x, self.negative_slope)
+        y, saved = A.leaky_relu_forward(x, self.negative_slope)
+        self._save(saved)
+        return y
 
     def backward(self, dy):
-        return A.leaky_relu_backward(dy, self._saved(), self.negative_slope)
+        return A.leaky_relu_backward(dy, self._saved())
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -51,8 +52,8 @@ class Sigmoid(Module):
     """a = 1 / (1 + exp(-z)); da/dz = a (1 - a)."""
 
     def forward(self, x):
-        y = A.sigmoid_forward(x)
-        self._save(y)
+        y, saved = A.sigmoid_forward(x)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -63,8 +64,8 @@ class Tanh(Module):
     """a = tanh(z); da/dz = 1 - a^2."""
 
     def forward(self, x):
-        y = A.tanh_forward(x)
-        self._save(y)
+        y, saved = A.tanh_forward(x)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -82,12 +83,12 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        y = A.softmax_forward(x, self.dim)
-        self._save(y)
+        y, saved = A.softmax_forward(x, self.dim)
+        self._save(saved)
         return y
 
     def backward(self, dy):
-        return A.softmax_backward(dy, self._saved(), self.dim)
+        return A.softmax_backward(dy, self._saved())
 
     def extra_repr(self):
         return f"dim={self.dim}"

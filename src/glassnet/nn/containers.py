@@ -9,9 +9,16 @@ Backward composes the contract:
   saw the same input).
 * Residual: y = act(body(x) + shortcut(x)); dx = body.backward(dz) +
   shortcut.backward(dz), with dz = act.backward(dy).
+
+``backward(dy, input_grad=False)`` is passed on to the children that read
+the container's input (the first of a Sequential, every branch of a
+Concat, the body's first layer and the shortcut of a Residual), so the
+layer that reads the images skips dL/dx.
 """
 
 from __future__ import annotations
+
+import itertools
 
 from .. import backend as B
 from .module import Module
@@ -62,8 +69,9 @@ class Sequential(Module):
         return x
 
     def backward(self, dy):
-        for m in reversed(self._modules.values()):
-            dy = m.backward(dy)
+        children = list(self._modules.values())
+        for i in range(len(children) - 1, -1, -1):
+            dy = children[i].backward(dy, input_grad=i > 0 or self.input_grad_wanted)
         return dy
 
 
@@ -89,15 +97,19 @@ class Concat(Module):
     def forward(self, x):
         outs = [m(x) for m in self._modules.values()]
         self._save([o.shape[self.dim] for o in outs])
-        return B.xp.concatenate(outs, axis=self.dim)
+        return B.get_array_module(x).concatenate(outs, axis=self.dim)
 
     def backward(self, dy):
+        xp = B.get_array_module(dy)
         sizes = self._saved()
-        parts = B.xp.split(dy, B.xp.cumsum(sizes)[:-1], axis=self.dim)
+        bounds = list(itertools.accumulate(sizes))[:-1]
+        parts = xp.split(dy, bounds, axis=self.dim)
+        wanted = self.input_grad_wanted
         dx = None
         for m, part in zip(self._modules.values(), parts, strict=True):
-            g = m.backward(B.xp.ascontiguousarray(part))
-            dx = g if dx is None else dx + g
+            g = m.backward(xp.ascontiguousarray(part), input_grad=wanted)
+            if wanted:
+                dx = g if dx is None else dx + g
         return dx
 
 
@@ -157,9 +169,11 @@ class Residual(Module):
 
     def backward(self, dy):
         self._saved()
+        wanted = self.input_grad_wanted
         dz = self.act.backward(dy) if self.act is not None else dy
         dh = dz
-        for m in reversed(self.body_modules()):
-            dh = m.backward(dh)
-        ds = self.shortcut.backward(dz) if self.shortcut is not None else dz
-        return dh + ds
+        body = self.body_modules()
+        for i in range(len(body) - 1, -1, -1):
+            dh = body[i].backward(dh, input_grad=i > 0 or wanted)
+        ds = self.shortcut.backward(dz, input_grad=wanted) if self.shortcut is not None else dz
+        return dh + ds if wanted else None

@@ -5,17 +5,9 @@ from __future__ import annotations
 from .. import backend as B
 from . import init
 from .functional.conv import conv2d_backward, conv2d_forward
+from .functional.geometry import conv_window, positive_int
 from .module import Module
 from .parameter import Parameter
-
-
-def _pair(v, name):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(v)
-    if len(v) != 2 or not all(isinstance(i, int) for i in v):
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
-    return v
 
 
 class Conv2d(Module):
@@ -46,19 +38,14 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True, dtype=None):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.dilation = _pair(dilation, "dilation")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("padding='same' is not supported for strided convolutions (as in PyTorch)")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding")
-        self._pads = self._pad_amounts()
+        try:
+            self.in_channels = positive_int(in_channels, "in_channels")
+            self.out_channels = positive_int(out_channels, "out_channels")
+            self.window = conv_window(kernel_size, stride, padding, dilation)
+        except ValueError as e:
+            raise ValueError(f"Conv2d: {e}") from None
+        self.kernel_size, self.stride, self.dilation = self.window.kernel, self.window.stride, self.window.dilation
+        self.padding = padding if isinstance(padding, str) else (self.window.pads[0], self.window.pads[2])
         dtype = dtype or B.get_default_dtype()
         kh, kw = self.kernel_size
         self.weight = Parameter(B.xp.empty((out_channels, in_channels, kh, kw), dtype=dtype))
@@ -66,34 +53,29 @@ class Conv2d(Module):
         init.default_weight_and_bias_(self.weight, self.bias)
         self.needs_input_grad = True
 
-    def _pad_amounts(self):
-        """(top, bottom, left, right)."""
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            th = self.dilation[0] * (self.kernel_size[0] - 1)
-            tw = self.dilation[1] * (self.kernel_size[1] - 1)
-            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
-        ph, pw = self.padding
-        return (ph, ph, pw, pw)
+    @property
+    def _pads(self):
+        """(top, bottom, left, right), from the layer's :class:`~.functional.geometry.Window2d`."""
+        return self.window.pads
 
     def forward(self, x):
-        if B.xp.ndim(x) != 4 or x.shape[1] != self.in_channels:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise self._shape_error(f"(N, {self.in_channels}, H, W)", x)
-        t, b, left, r = self._pads
-        need_h = self.dilation[0] * (self.kernel_size[0] - 1) + 1
-        need_w = self.dilation[1] * (self.kernel_size[1] - 1) + 1
-        if x.shape[2] + t + b < need_h or x.shape[3] + left + r < need_w:
+        if not self.window.fits(*x.shape[2:]):
+            need_h, need_w = self.window.span
             raise self._shape_error(
                 f"(N, {self.in_channels}, H, W) with H + padding >= {need_h} and W + padding >= {need_w}", x
             )
         bias = None if self.bias is None else self.bias.data
-        y, ctx = conv2d_forward(x, self.weight.data, bias, self.stride, self._pads, self.dilation)
-        self._save(ctx)
+        y, saved = conv2d_forward(x, self.weight.data, bias, window=self.window)
+        self._save(saved)
         return y
 
     def backward(self, dy):
-        dx, dW, db = conv2d_backward(dy, self._saved(), self.needs_input_grad)
+        saved = self._saved()
+        if not (self.needs_input_grad and self.input_grad_wanted):
+            saved = saved._replace(need_dX=False)
+        dx, dW, db = conv2d_backward(dy, saved)
         self.weight.accumulate(dW)
         if self.bias is not None:
             self.bias.accumulate(db)
@@ -111,16 +93,13 @@ class Conv2d(Module):
 
 
 def skip_input_gradient(model: Module) -> list[Conv2d]:
-    """Let the convolution that reads the model's input skip dL/dx in backward; returns the layers marked.
+    """Mark the convolution that reads the model's input to skip dL/dx for good; returns the layers marked.
 
-    Training needs no gradient with respect to the images, and PyTorch does
-    not compute it either (the input has no ``requires_grad``); for a first
-    convolution it is a full convolution as costly as the forward pass. The
-    layer found is the one at the head of the model's chain of `Sequential`
-    containers (LeNet's ``features.0``, ResNet's ``conv1``); it gets
-    ``needs_input_grad = False``, so ``model.backward(dy)`` then returns
-    ``None``. Set the flag back to ``True`` to get input gradients again
-    (saliency maps do: see :func:`glassnet.viz.hooks.inspecting`).
+    Prefer ``model.backward(dy, input_grad=False)``, which says the same for
+    one backward pass and works for any model. This older switch sets
+    ``needs_input_grad = False`` on the layer at the head of the model's
+    chain of `Sequential` containers (LeNet's ``features.0``, ResNet's
+    ``conv1``), so ``model.backward(dy)`` then returns ``None``.
 
     >>> from glassnet.models import lenet5
     >>> [m.label for m in skip_input_gradient(lenet5())]

@@ -50,7 +50,7 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def _fill(p, values):
-    p.data = B.xp.asarray(values, dtype=p.data.dtype).reshape(p.shape)
+    p.data = B.get_array_module(p.data).asarray(values, dtype=p.data.dtype).reshape(p.shape)
     return p
 
 

@@ -15,7 +15,7 @@ from .module import Module, format_shape
 
 class _Loss(Module):
     def _finite(self, J):
-        if not B.xp.isfinite(J):
+        if not B.get_array_module(J).isfinite(J):
             raise FloatingPointError(
                 f"{self.label}: the loss is {float(J)} (diverged: try a lower learning rate, or check the inputs)"
             )
@@ -42,10 +42,10 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        if B.xp.ndim(input) != 2:
+        if input.ndim != 2:
             raise self._shape_error("logits (N, K)", input)
-        target = B.xp.asarray(target)
-        if target.shape != input.shape[:1] or not B.xp.issubdtype(target.dtype, B.xp.integer):
+        target = B.get_array_module(input).asarray(target)
+        if target.shape != input.shape[:1] or target.dtype.kind not in "iu":
             raise ValueError(
                 f"{self.label}: expected integer targets of shape ({input.shape[0]},), "
                 f"got {target.dtype} {format_shape(target.shape)}"
@@ -54,12 +54,12 @@ class CrossEntropyLoss(_Loss):
             raise ValueError(
                 f"{self.label}: targets must be in [0, {input.shape[1]}), got {target.min()}..{target.max()}"
             )
-        J, ctx = L.cross_entropy_forward(input, target, self.label_smoothing)
-        self._save(ctx)
+        J, saved = L.cross_entropy_forward(input, target, self.label_smoothing)
+        self._save(saved)
         return self._finite(J)
 
     def backward(self, dJ=1.0):
-        return L.cross_entropy_backward(self._saved(), dJ)
+        return L.cross_entropy_backward(dJ, self._saved())
 
     def extra_repr(self):
         return f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
@@ -69,30 +69,30 @@ class MSELoss(_Loss):
     """J = mean((y - t)^2); dJ/dy = 2 (y - t) / numel."""
 
     def forward(self, input, target):
-        target = B.xp.asarray(target, dtype=input.dtype)  # the gradient keeps the model's dtype
-        if target.shape != B.xp.shape(input):
+        target = B.get_array_module(input).asarray(target, dtype=input.dtype)  # the gradient keeps the model's dtype
+        if target.shape != input.shape:
             raise _mismatch(self, input, target)
-        J, ctx = L.mse_forward(input, target)
-        self._save(ctx)
+        J, saved = L.mse_forward(input, target)
+        self._save(saved)
         return self._finite(J)
 
     def backward(self, dJ=1.0):
-        return L.mse_backward(self._saved(), dJ)
+        return L.mse_backward(dJ, self._saved())
 
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy, fused and stable; targets in [0, 1], same shape as the logits."""
 
     def forward(self, input, target):
-        target = B.xp.asarray(target, dtype=input.dtype)
-        if target.shape != B.xp.shape(input):
+        target = B.get_array_module(input).asarray(target, dtype=input.dtype)
+        if target.shape != input.shape:
             raise _mismatch(self, input, target)
-        J, ctx = L.bce_with_logits_forward(input, target)
-        self._save(ctx)
+        J, saved = L.bce_with_logits_forward(input, target)
+        self._save(saved)
         return self._finite(J)
 
     def backward(self, dJ=1.0):
-        return L.bce_with_logits_backward(self._saved(), dJ)
+        return L.bce_with_logits_backward(dJ, self._saved())
 
 
 def _mismatch(module, input, target):

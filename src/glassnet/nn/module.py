@@ -6,6 +6,22 @@ The contract (the same for every module):
   backward pass needs (unless inside :func:`no_grad`).
 * ``dx = m.backward(dy)`` returns dL/dx for the incoming dL/dy and **adds**
   the parameter gradients into each ``Parameter.grad``.
+  ``m.backward(dy, input_grad=False)`` skips dL/dx where the layers can
+  (the first convolution's full convolution, as PyTorch for inputs without
+  ``requires_grad``) and returns None: what training needs.
+* A module may be called several times in one forward pass (a ReLU reused,
+  shared weights): each call pushes what its backward needs on a stack,
+  and each backward call takes the latest entry not yet used, so backward,
+  which runs the calls in reverse order, meets them in the right order and
+  the parameter gradients add up over the uses (as PyTorch sums them). An
+  outermost backward call starts again from the top of the stacks of the
+  modules below it (a second backward over the same forward pass gives the
+  same gradients again). A new outermost forward call (a new forward pass)
+  forgets what an earlier pass kept, so inference without :func:`no_grad`
+  does not grow memory; under :func:`no_grad` nothing is kept at all.
+* Hooks with PyTorch's names and signatures: :meth:`Module.register_forward_pre_hook`,
+  :meth:`Module.register_forward_hook`, :meth:`Module.register_full_backward_pre_hook`,
+  :meth:`Module.register_full_backward_hook`, each returning a handle with ``remove()``.
 * ``state_dict()`` / ``load_state_dict()`` use PyTorch's key names
   (``features.0.weight``, ``bn1.running_mean`` ...), parameters before
   buffers, a module's own entries before its children's.
@@ -14,15 +30,36 @@ The contract (the same for every module):
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
+import threading
 from collections import OrderedDict
 
+from .. import _threads
 from .. import backend as B
 from .parameter import Parameter
 
-_grad_enabled = True
+_local = threading.local()  # per thread: grad mode, call depth, the current forward pass
+_passes = itertools.count(1)
+_hook_ids = itertools.count()
+
+
+def is_grad_enabled() -> bool:
+    """Whether forward passes keep what backward needs (per thread, as PyTorch)."""
+    return getattr(_local, "grad", True)
 
 
 @contextlib.contextmanager
+def set_grad_enabled(mode: bool):
+    """Run the block with gradients on (``True``) or off (``False``); the previous mode comes back after."""
+    previous = is_grad_enabled()
+    _local.grad = bool(mode)
+    try:
+        yield
+    finally:
+        _local.grad = previous
+
+
 def no_grad():
     """Run forward passes without keeping what backward needs (inference).
 
@@ -30,16 +67,17 @@ def no_grad():
     >>> with no_grad():
     ...     _ = nn.ReLU()(B.xp.ones((1, 2)))
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+    return set_grad_enabled(False)
 
 
-def is_grad_enabled() -> bool:
-    return _grad_enabled
+def enable_grad():
+    """Turn gradients back on inside a :func:`no_grad` block (pictures that need a backward pass do).
+
+    >>> with no_grad(), enable_grad():
+    ...     is_grad_enabled()
+    True
+    """
+    return set_grad_enabled(True)
 
 
 def format_shape(shape) -> str:
@@ -47,16 +85,111 @@ def format_shape(shape) -> str:
     return str(tuple(int(s) for s in shape))
 
 
+class RemovableHandle:
+    """What ``register_*_hook`` returns: ``handle.remove()`` takes the hook away (also as a context manager)."""
+
+    def __init__(self, table: OrderedDict):
+        self.id = next(_hook_ids)
+        self._table = table
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+def _as_array(module, x):
+    """The input of an outermost call as an array: documented conversions, else one clear error.
+
+    NumPy (and CuPy) arrays pass untouched. Torch tensors become NumPy arrays
+    (``detach().cpu().numpy()``), lists and other array-likes go through
+    ``numpy.asarray``; integer and boolean data (e.g. uint8 images) become the
+    model's floating dtype, floating data keep their dtype.
+    """
+    xp = B.get_array_module(x)
+    if isinstance(x, xp.ndarray) and x.dtype.kind in "fO":  # floating (or objects: symbols), as given
+        return x
+    if isinstance(x, xp.ndarray):
+        pass
+    elif hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy"):  # a torch tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    else:
+        try:
+            x = B.host.asarray(x)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{module.label}: expected a NumPy array, got {type(x).__name__} ({e})") from None
+    if x.dtype.kind in "biu":
+        x = x.astype(module.dtype)
+    elif x.dtype.kind not in "fO":
+        raise TypeError(
+            f"{module.label}: expected a NumPy array of numbers (e.g. np.float32), got an array of dtype {x.dtype}"
+        )
+    return x
+
+
+def _backward_with_hooks(method):
+    """Wrap a class's ``backward``: hooks, the ``input_grad`` switch, glassnet's BLAS region."""
+
+    @functools.wraps(method)
+    def backward(self, *args, input_grad: bool = True, **kwargs):
+        d = self.__dict__
+        if d.get("_in_backward"):  # super().backward(...) from a subclass: no second round of hooks
+            return method(self, *args, **kwargs)
+        if args and d["_backward_pre_hooks"]:
+            dy = args[0]
+            for hook in list(d["_backward_pre_hooks"].values()):
+                new = hook(self, (dy,))
+                if new is not None:
+                    dy = new[0] if isinstance(new, tuple) else new
+            args = (dy,) + args[1:]
+        previous = d.get("_input_grad", True)
+        d["_in_backward"], d["_input_grad"] = True, input_grad
+        depth = getattr(_local, "backward_depth", 0)
+        if depth == 0:  # an outermost backward: every module below starts from the top of its stack
+            for m in self.modules():
+                object.__setattr__(m, "_saved_next", len(m._saved_stack))
+        _local.backward_depth = depth + 1
+        try:
+            with _threads.region():
+                dx = method(self, *args, **kwargs)
+        finally:
+            d["_in_backward"], d["_input_grad"] = False, previous
+            _local.backward_depth = depth
+        if not input_grad:
+            dx = None
+        for hook in list(d["_backward_hooks"].values()):
+            new = hook(self, (dx,), tuple(args[:1]))
+            if new is not None:
+                dx = new[0] if isinstance(new, tuple) else new
+        return dx
+
+    backward._glassnet_hooked = True
+    return backward
+
+
 class Module:
     """Base class of all layers and models (see the module docstring)."""
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("backward")
+        if own is not None and not getattr(own, "_glassnet_hooked", False):
+            cls.backward = _backward_with_hooks(own)
+
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
+        for name in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks",
+                     "_backward_pre_hooks", "_backward_hooks"):
+            object.__setattr__(self, name, OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_name", "")
-        object.__setattr__(self, "_ctx", None)
+        object.__setattr__(self, "_saved_stack", [])
+        object.__setattr__(self, "_saved_next", 0)
+        object.__setattr__(self, "_saved_pass", 0)
 
     # ---------------------------------------------------------------- registry
     def __setattr__(self, name, value):
@@ -162,25 +295,52 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, dtype):
-        """Cast parameters and floating buffers to ``dtype`` (in place)."""
-        dtype = B.xp.dtype(dtype)
+    def to(self, dtype_or_device):
+        """Cast parameters and floating buffers to a dtype, or move them to a device (in place).
+
+        ``model.to(np.float64)``; ``model.to("cuda")`` (CuPy arrays on the
+        GPU, see docs/gpu.md) and ``model.to("cpu")`` (NumPy arrays).
+        """
+        if isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in ("cpu", "cuda"):
+            device = B.normalize_device(dtype_or_device)
+
+            def move(a):
+                return B.to_device(a, device)
+        else:
+            dtype = B.host.dtype(dtype_or_device)
+
+            def move(a):
+                return a.astype(dtype, copy=False) if B.is_floating(a) else a
         for m in self.modules():
             for p in m._parameters.values():
-                p.data = p.data.astype(dtype, copy=False)
+                p.data = move(p.data)
                 if p.grad is not None:
-                    p.grad = p.grad.astype(dtype, copy=False)
+                    p.grad = move(p.grad)
             for k, b in m._buffers.items():
-                if b is not None and B.is_floating(b):
-                    m._buffers[k] = b.astype(dtype, copy=False)
-            m._ctx = None
+                if b is not None:
+                    m._buffers[k] = move(b)
+            m._saved_stack.clear()
+            object.__setattr__(m, "_saved_next", 0)
         return self
 
     def double(self):
-        return self.to(B.xp.float64)
+        return self.to(B.host.float64)
 
     def float(self):
-        return self.to(B.xp.float32)
+        return self.to(B.host.float32)
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
+
+    @property
+    def device(self) -> str:
+        """Where the parameters live: ``"cpu"`` or ``"cuda"``."""
+        for p in self.parameters():
+            return B.device_of(p.data)
+        return "cpu"
 
     @property
     def dtype(self):
@@ -198,7 +358,7 @@ class Module:
                 out[pre + k] = p.data.copy()
             for k, b in m._buffers.items():
                 if b is not None:
-                    out[pre + k] = B.xp.array(b, copy=True)
+                    out[pre + k] = B.get_array_module(b).array(b, copy=True)
         return out
 
     def load_state_dict(self, state_dict, strict: bool = True):
@@ -222,8 +382,8 @@ class Module:
         for k, (m, name, kind) in targets.items():
             if k in state_dict:
                 own = m._parameters[name].data if kind == "param" else m._buffers[name]
-                if tuple(B.xp.shape(state_dict[k])) != tuple(B.xp.shape(own)):
-                    got = format_shape(B.xp.shape(state_dict[k]))
+                if tuple(B.host.shape(state_dict[k])) != tuple(own.shape):
+                    got = format_shape(B.host.shape(state_dict[k]))
                     bad_shape.append(f"{k}: expected {format_shape(own.shape)}, got {got}")
         problems = []
         if bad_shape:
@@ -239,10 +399,10 @@ class Module:
                 continue
             if kind == "param":
                 p = m._parameters[name]
-                p.data = B.xp.array(state_dict[k], dtype=p.data.dtype, copy=True)
+                p.data = B.get_array_module(p.data).array(state_dict[k], dtype=p.data.dtype, copy=True)
             else:
                 own = m._buffers[name]
-                m._buffers[name] = B.xp.array(state_dict[k], dtype=own.dtype, copy=True)
+                m._buffers[name] = B.get_array_module(own).array(state_dict[k], dtype=own.dtype, copy=True)
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # ---------------------------------------------------------------- running
@@ -253,26 +413,108 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        depth = getattr(_local, "depth", 0)
+        if depth == 0:  # the outermost call: a new forward pass, glassnet's BLAS region
+            if args:
+                args = (_as_array(self, args[0]),) + args[1:]
+            _local.current_pass = next(_passes)
+            _local.depth = 1
+            try:
+                with _threads.region():
+                    return self._call(args, kwargs)
+            finally:
+                _local.depth = 0
+        _local.depth = depth + 1
+        try:
+            return self._call(args, kwargs)
+        finally:
+            _local.depth = depth
 
-    def _save(self, ctx) -> None:
-        """Keep what backward needs (nothing under ``no_grad``)."""
-        self._ctx = ctx if _grad_enabled else None
+    def _call(self, args, kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        y = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            new = hook(self, args, y)
+            if new is not None:
+                y = new
+        return y
+
+    # ---------------------------------------------------------------- hooks
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, args)`` before each call's forward; it may return new args (a tuple or one array)."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, args, output)`` after each call's forward; it may return a new output.
+
+        >>> import numpy as np
+        >>> from glassnet.nn import ReLU
+        >>> relu, seen = ReLU(), []
+        >>> handle = relu.register_forward_hook(lambda m, args, y: seen.append(y.sum()))
+        >>> _ = relu(np.array([-1.0, 2.0])); handle.remove(); _ = relu(np.array([3.0]))
+        >>> seen
+        [np.float64(2.0)]
+        """
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, grad_output)`` before backward (``grad_output = (dy,)``); it may return a new one."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` after backward (``(dx,)``, ``(dy,)``).
+
+        It may return a new grad_input.
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    # ---------------------------------------------------------------- saved state
+    @property
+    def input_grad_wanted(self) -> bool:
+        """Inside ``backward``: whether the caller wants dL/dx (``backward(dy, input_grad=False)`` says no)."""
+        return self.__dict__.get("_input_grad", True)
+
+    def _save(self, state) -> None:
+        """Keep what backward needs (nothing under ``no_grad``), on top of this forward pass's stack."""
+        if not is_grad_enabled():
+            return
+        current = getattr(_local, "current_pass", 0) if getattr(_local, "depth", 0) else -1
+        if current != self._saved_pass or current == -1:  # a new pass: what an earlier one kept is dropped
+            self._saved_stack.clear()
+            object.__setattr__(self, "_saved_pass", current)
+        self._saved_stack.append(state)
+        object.__setattr__(self, "_saved_next", len(self._saved_stack))
 
     def _saved(self):
-        """What forward kept; a clear error if backward comes first."""
-        if self._ctx is None:
+        """What the latest forward call whose backward has not run yet kept; a clear error if there is none."""
+        if self._saved_next <= 0:
+            if not self._saved_stack:
+                raise RuntimeError(
+                    f"{self.label}: backward() called before forward() (or the forward ran under no_grad())"
+                )
             raise RuntimeError(
-                f"{self.label}: backward() called before forward() "
-                "(or the forward ran under no_grad())"
+                f"{self.label}: backward() called more often than forward(): this forward pass called it "
+                f"{len(self._saved_stack)} time(s) and backward has already used them all"
             )
-        return self._ctx
+        object.__setattr__(self, "_saved_next", self._saved_next - 1)
+        return self._saved_stack[self._saved_next]
 
     def _shape_error(self, expected: str, x) -> ValueError:
-        return ValueError(f"{self.label}: expected input {expected}, got {format_shape(B.xp.shape(x))}")
+        return ValueError(f"{self.label}: expected input {expected}, got {format_shape(x.shape)}")
 
     def _check_ndim(self, x, ndim: int, expected: str) -> None:
-        if B.xp.ndim(x) != ndim:
+        if x.ndim != ndim:
             raise self._shape_error(expected, x)
 
     # ---------------------------------------------------------------- printing

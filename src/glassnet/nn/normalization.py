@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from .functional import norm as Fn
+from .functional.geometry import positive_int
 from .module import Module
 from .parameter import Parameter
 
@@ -14,6 +15,15 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
         super().__init__()
+        cls = type(self).__name__
+        try:
+            positive_int(num_features, "num_features")
+        except ValueError as e:
+            raise ValueError(f"{cls}: {e}") from None
+        if not eps > 0:
+            raise ValueError(f"{cls}: eps must be > 0, got {eps!r}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{cls}: momentum must be in [0, 1] or None, got {momentum!r}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = dtype or B.get_default_dtype()
@@ -28,7 +38,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", B.xp.array(0, dtype=B.xp.int64))
 
     def forward(self, x):
-        ndim = B.xp.ndim(x)
+        ndim = x.ndim
         if ndim not in self._axes_by_ndim or x.shape[1] != self.num_features:
             raise self._shape_error(self._expected.format(C=self.num_features), x)
         axes = self._axes_by_ndim[ndim]
@@ -38,20 +48,21 @@ class _BatchNorm(Module):
                 raise ValueError(
                     f"{self.label}: expected more than 1 value per channel when training, got input {x.shape}"
                 )
-            y, ctx, (mean, var) = Fn.batch_norm_train(x, gamma, beta, axes, self.eps)
+            y, saved, (mean, var) = Fn.batch_norm_train(x, gamma, beta, axes, self.eps)
             if self.training and self.track_running_stats:
                 self._update_running(mean, var, x.size // self.num_features)
         else:
-            y, ctx = Fn.batch_norm_eval(
+            y, saved = Fn.batch_norm_eval(
                 x, gamma, beta, self.running_mean, self.running_var, axes, self.eps
             )
-        self._save(ctx)
+        self._save(saved)
         return y
 
     def _affine(self, dtype):
         if self.affine:
             return self.weight.data, self.bias.data
-        return B.xp.ones(self.num_features, dtype=dtype), B.xp.zeros(self.num_features, dtype=dtype)
+        xp = B.xp if self.weight is None else B.get_array_module(self.weight.data)
+        return xp.ones(self.num_features, dtype=dtype), xp.zeros(self.num_features, dtype=dtype)
 
     def _update_running(self, mean, var, m):
         self.num_batches_tracked = self.num_batches_tracked + 1
@@ -109,13 +120,17 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
         super().__init__()
+        try:
+            positive_int(size, "size")
+        except ValueError as e:
+            raise ValueError(f"LocalResponseNorm: {e}") from None
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x):
-        if B.xp.ndim(x) < 3:
+        if x.ndim < 3:
             raise self._shape_error("(N, C, ...) with at least 3 dimensions", x)
-        y, ctx = Fn.local_response_norm_forward(x, self.size, self.alpha, self.beta, self.k)
-        self._save(ctx)
+        y, saved = Fn.local_response_norm_forward(x, self.size, self.alpha, self.beta, self.k)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -123,32 +138,3 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-
-class Dropout(Module):
-    """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest by 1/(1-p).
-
-    In evaluation mode it is the identity. The mask comes from
-    ``glassnet.backend.rng()`` (seed it with ``glassnet.manual_seed``).
-    """
-
-    def __init__(self, p: float = 0.5, inplace: bool = False):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
-        self.p = p
-
-    def forward(self, x):
-        if not self.training or self.p == 0:
-            self._save("identity")
-            return x
-        mask = Fn.dropout_mask(x.shape, self.p, x.dtype) if self.p < 1 else B.xp.zeros(x.shape, x.dtype)
-        self._save(mask)
-        return x * mask
-
-    def backward(self, dy):
-        mask = self._saved()
-        return dy if isinstance(mask, str) else dy * mask
-
-    def extra_repr(self):
-        return f"p={self.p}"

@@ -35,7 +35,7 @@ class Parameter:
         if g.shape != self.data.shape:
             raise ValueError(f"gradient of shape {g.shape} for a parameter of shape {self.data.shape}")
         if self.grad is None:
-            self.grad = B.xp.array(g, dtype=self.data.dtype, copy=True)
+            self.grad = B.get_array_module(self.data).array(g, dtype=self.data.dtype, copy=True)
         else:
             self.grad += g
 

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from .. import backend as B
-from .conv import _pair
 from .functional import pooling as P
+from .functional.geometry import pair, pool_window
 from .module import Module
 
 
 class _Pool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride if stride is not None else kernel_size, "stride")
-        self.padding = _pair(padding, "padding")
-        self.ceil_mode = ceil_mode
-        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size, strict=True)):
-            raise ValueError(f"{type(self).__name__}: padding should be at most half of the kernel size")
+        try:
+            self.window = pool_window(kernel_size, stride, padding, ceil_mode)
+        except ValueError as e:
+            raise ValueError(f"{type(self).__name__}: {e}") from None
+        self.kernel_size, self.stride = self.window.kernel, self.window.stride
+        self.padding = (self.window.pads[0], self.window.pads[2])
+        self.ceil_mode = bool(ceil_mode)
 
     def _check(self, x):
-        if B.xp.ndim(x) != 4:
+        if x.ndim != 4:
             raise self._shape_error("(N, C, H, W)", x)
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
-            raise self._shape_error(f"(N, C, H, W) with H >= {kh - 2 * ph} and W >= {kw - 2 * pw}", x)
+        if not self.window.fits(*x.shape[2:]):
+            h, w = self.window.min_input()
+            raise self._shape_error(f"(N, C, H, W) with H >= {h} and W >= {w}", x)
 
     def extra_repr(self):
         k, s, p = self.kernel_size, self.stride, self.padding
@@ -44,8 +44,8 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         self._check(x)
-        y, ctx = P.max_pool2d_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
-        self._save(ctx)
+        y, saved = P.max_pool2d_forward(x, window=self.window)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -68,10 +68,8 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x):
         self._check(x)
-        y, ctx = P.avg_pool2d_forward(
-            x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad
-        )
-        self._save(ctx)
+        y, saved = P.avg_pool2d_forward(x, count_include_pad=self.count_include_pad, window=self.window)
+        self._save(saved)
         return y
 
     def backward(self, dy):
@@ -88,13 +86,16 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = _pair(output_size, "output_size")
+        try:
+            self.output_size = pair(output_size, "output_size")
+        except ValueError as e:
+            raise ValueError(f"AdaptiveAvgPool2d: {e}") from None
 
     def forward(self, x):
-        if B.xp.ndim(x) != 4:
+        if x.ndim != 4:
             raise self._shape_error("(N, C, H, W)", x)
-        y, ctx = P.adaptive_avg_pool2d_forward(x, self.output_size)
-        self._save(ctx)
+        y, saved = P.adaptive_avg_pool2d_forward(x, self.output_size)
+        self._save(saved)
         return y
 
     def backward(self, dy):

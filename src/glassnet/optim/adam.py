@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import backend as B
 from .optimizer import Optimizer
 
 
@@ -53,14 +52,15 @@ class Adam(Optimizer):
         self._require(group["weight_decay"] >= 0, "weight_decay must be >= 0", group["weight_decay"], index)
 
     def _update(self, p, grad, state, group):
+        xp = B.get_array_module(p.data)
         lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         g = grad
@@ -74,10 +74,10 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * (g * g)
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1 - beta1**t)
-        denom = np.sqrt(v) / (1 - beta2**t) ** 0.5 + eps
+        denom = xp.sqrt(v) / (1 - beta2**t) ** 0.5 + eps
         p.data -= step_size * (m / denom)
 
 

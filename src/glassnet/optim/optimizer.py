@@ -20,8 +20,7 @@ numbered in group order from 0.
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import backend as B
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 
@@ -58,7 +57,7 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{name}: param group {index} item {i} must be a Parameter, got {type(p).__name__}")
-            if p.data.dtype not in (np.float32, np.float64):
+            if p.data.dtype not in (B.host.float32, B.host.float64):
                 raise TypeError(f"{name}: param group {index} item {i} has dtype {p.data.dtype}, "
                                 "expected float32 or float64")
         if len({id(p) for p in params}) != len(params):
@@ -107,7 +106,7 @@ class Optimizer:
                 self._update(p, grad, self.state.setdefault(p, {}), group)
         return loss
 
-    def _update(self, p: Parameter, grad: np.ndarray, state: dict, group: dict) -> None:
+    def _update(self, p: Parameter, grad, state: dict, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _update")
 
     # ------------------------------------------------------------------ state
@@ -126,7 +125,7 @@ class Optimizer:
             for p in group["params"]:
                 entry = self.state.get(p)
                 if entry:
-                    state[index[id(p)]] = {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v
+                    state[index[id(p)]] = {k: B.get_array_module(v).array(v, copy=True) if B.is_array(v) else v
                                            for k, v in entry.items()}
         return {"state": state, "param_groups": groups}
 
@@ -162,11 +161,11 @@ class Optimizer:
                 if k not in self.state_names:
                     raise ValueError(f"{name}.load_state_dict: parameter {i} has state '{k}', "
                                      f"expected one of {list(self.state_names)}")
-                if isinstance(v, np.ndarray):
+                if B.is_array(v):
                     if v.shape != p.data.shape:
                         raise ValueError(f"{name}.load_state_dict: state '{k}' of parameter {i} has shape {v.shape}, "
                                          f"expected {p.data.shape}")
-                    v = np.array(v, dtype=p.data.dtype, copy=True)
+                    v = B.get_array_module(p.data).array(v, dtype=p.data.dtype, copy=True)
                 new_state[p][k] = v
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups, strict=True):
@@ -187,7 +186,7 @@ def _as_groups(params, name: str) -> list[dict]:
     """Normalise ``params`` (Parameters or group dicts) to a list of group dicts."""
     if isinstance(params, Module):
         raise TypeError(f"{name}: got a Module; pass model.parameters() instead")
-    if isinstance(params, (Parameter, np.ndarray, dict)):
+    if isinstance(params, (Parameter, dict)) or B.is_array(params):
         raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, got a {type(params).__name__}")
     params = list(params)
     if not params:
@@ -201,7 +200,7 @@ def _as_groups(params, name: str) -> list[dict]:
 
 def _plain(value):
     """Python numbers for options (a NumPy float64 ``lr`` would promote float32 updates); lists -> tuples."""
-    if isinstance(value, np.generic):
+    if isinstance(value, B.host.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
         return tuple(_plain(v) for v in value)

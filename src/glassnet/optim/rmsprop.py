@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import backend as B
 from .optimizer import Optimizer
 
 
@@ -51,14 +50,15 @@ class RMSprop(Optimizer):
         self._require(group["weight_decay"] >= 0, "weight_decay must be >= 0", group["weight_decay"], index)
 
     def _update(self, p, grad, state, group):
+        xp = B.get_array_module(p.data)
         lr, alpha, eps, wd, mu = (group[k] for k in ("lr", "alpha", "eps", "weight_decay", "momentum"))
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p.data)
         if mu > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = xp.zeros_like(p.data)
         if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = np.zeros_like(p.data)
+            state["grad_avg"] = xp.zeros_like(p.data)
         state["step"] += 1
         g = grad + wd * p.data if wd != 0 else grad
         v = state["square_avg"]
@@ -67,9 +67,9 @@ class RMSprop(Optimizer):
         if group["centered"]:
             a = state["grad_avg"]
             a += (1 - alpha) * (g - a)  # = alpha * a + (1 - alpha) * g
-            d = np.sqrt(v - a * a)
+            d = xp.sqrt(v - a * a)
         else:
-            d = np.sqrt(v)
+            d = xp.sqrt(v)
         d += eps
         if mu > 0:
             b = state["momentum_buffer"]

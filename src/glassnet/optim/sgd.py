@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import backend as B
 from .optimizer import Optimizer
 
 
@@ -56,7 +55,7 @@ class SGD(Optimizer):
         if mu != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, copy=True)
+                buf = state["momentum_buffer"] = B.get_array_module(g).array(g, copy=True)
             else:
                 buf *= mu
                 buf += (1 - tau) * g

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..nn.conv import skip_input_gradient
 from ..nn.loss import CrossEntropyLoss
 from ..runs.checkpoint import CheckpointError, load_checkpoint, load_clock, merge_clock, save_checkpoint, split_clock
 from .metrics import evaluate
@@ -74,7 +73,7 @@ class Trainer:
         progress: show a tqdm bar (None: only when stderr is a terminal).
         log: called with one line of text per epoch (e.g. ``print``); None: silent.
         input_grad: compute dJ/d(images) in backward too. Default False: training does not
-            need it, and the first convolution skips it (:func:`glassnet.nn.skip_input_gradient`),
+            need it, so backward skips it (``model.backward(dy, input_grad=False)``),
             as PyTorch does for inputs without ``requires_grad`` (about a quarter of a LeNet-5 step).
 
     After :meth:`fit`, ``history`` is the list of per-epoch records
@@ -98,8 +97,7 @@ class Trainer:
         if early_stopping is not None and early_stopping.monitor.startswith("val") and val_loader is None:
             raise ValueError(f"Trainer: early stopping on {early_stopping.monitor} needs a val_loader")
         self.model = model
-        if not input_grad:
-            skip_input_gradient(model)
+        self.input_grad = bool(input_grad)
         self.optimizer = optimizer
         self.train_loader = train_loader
         self.loss_fn = loss_fn if loss_fn is not None else CrossEntropyLoss()
@@ -193,7 +191,7 @@ class Trainer:
                 loss = float(self.loss_fn(logits, y))
             except FloatingPointError as err:
                 raise FloatingPointError(f"epoch {self.epoch + 1}, step {i + 1}/{n}: {err}") from None
-            self.model.backward(self.loss_fn.backward())
+            self.model.backward(self.loss_fn.backward(), input_grad=self.input_grad)
         self._phase = "update"
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_interval == "step":

@@ -1,11 +1,11 @@
 """Looking inside a running model: every unit's output, the gradient arriving at a layer.
 
-glassnet modules have no hooks. A :class:`Tap` adds them for the length of a
-``with`` block: it wraps the chosen modules' ``forward`` and ``backward`` on
-the *instance* (the class is untouched) and removes the wrappers on exit,
-even after an error. This works for any model built from glassnet modules,
-whatever its ``forward`` does, because every container calls its children
-as ``child(x)``.
+A :class:`Tap` registers :class:`~glassnet.nn.Module` hooks on the chosen
+modules for the length of a ``with`` block (a forward hook records each
+output, a backward pre-hook each incoming gradient) and removes them on
+exit, even after an error. This works for any model built from glassnet
+modules, whatever its ``forward`` does, because every container calls its
+children as ``child(x)``.
 
 A model is seen as a list of **units** (:func:`units`): its leaf modules,
 except that a :class:`~glassnet.nn.Concat` (Inception) or
@@ -30,14 +30,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..nn import module as _module
-from ..nn.activation import LeakyReLU, ReLU, Sigmoid, Tanh
-from ..nn.containers import Concat, Residual
-from ..nn.conv import Conv2d
-from ..nn.linear import Identity
-from ..nn.module import Module
-from ..nn.normalization import BatchNorm1d, BatchNorm2d, Dropout
-from ..nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from ..nn import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Concat,
+    Conv2d,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    MaxPool2d,
+    Module,
+    ReLU,
+    Residual,
+    Sigmoid,
+    Tanh,
+    enable_grad,
+)
 
 POOLS = (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d)
 BLOCKS = (Concat, Residual)
@@ -144,40 +154,37 @@ class Tap:
 
     def __enter__(self):
         seen = set()
-        for name, m in self.modules:
-            if id(m) not in seen:
-                seen.add(id(m))
-                self._wrap(name, m)
+        try:
+            for name, m in self.modules:
+                if id(m) not in seen:
+                    seen.add(id(m))
+                    self._hook(name, m)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):
-        for m, saved in reversed(self._undo):
-            for attr in ("forward", "backward"):
-                m.__dict__.pop(attr, None)
-                if attr in saved:
-                    m.__dict__[attr] = saved[attr]
+        for handle in reversed(self._undo):
+            handle.remove()
         self._undo.clear()
         return False
 
-    def _wrap(self, name, m):
-        saved = {k: m.__dict__[k] for k in ("forward", "backward") if k in m.__dict__}
-        self._undo.append((m, saved))
-        fwd, bwd = m.forward, m.backward
-
-        def forward(*args, **kwargs):
-            y = fwd(*args, **kwargs)
+    def _hook(self, name, m):
+        def record(module, args, y):
             if isinstance(y, np.ndarray):
                 self.records.append(Record(name, m, np.array(y, copy=True)))
-            return y
 
-        def backward(dy):
-            self.grads[name] = np.array(dy, copy=True)
+        def arriving(module, grad_output):
+            self.grads[name] = np.array(grad_output[0], copy=True)
             if name == self.stop_at:
                 raise _StopBackward
-            return bwd(self.inject[name] if name in self.inject else dy)
+            if name in self.inject:
+                return (self.inject[name],)
+            return None
 
-        m.__dict__["forward"] = forward
-        m.__dict__["backward"] = backward
+        self._undo.append(m.register_forward_hook(record))
+        self._undo.append(m.register_full_backward_pre_hook(arriving))
 
     def output(self, name: str) -> np.ndarray:
         """The output of the last call of ``name``."""
@@ -199,24 +206,23 @@ def inspecting(model: Module):
     """Run ``model`` for a picture and leave it exactly as it was.
 
     Inside: evaluation mode (BatchNorm uses running statistics, Dropout is
-    off), gradients enabled even under :func:`glassnet.no_grad`, every
-    convolution computes its input gradient. On exit: each module's
-    training flag, each ``needs_input_grad`` and each parameter's ``.grad``
-    are restored (the backward passes run here add into ``.grad``).
+    off), gradients enabled even under :func:`glassnet.no_grad`
+    (:func:`glassnet.nn.enable_grad`), every convolution computes its input
+    gradient. On exit: each module's training flag, each ``needs_input_grad``
+    and each parameter's ``.grad`` are restored (the backward passes run
+    here add into ``.grad``).
     """
     mods = list(model.modules())
     training = [m.training for m in mods]
-    needs = [(m, m.__dict__["needs_input_grad"]) for m in mods if "needs_input_grad" in m.__dict__]
+    needs = [(m, m.needs_input_grad) for m in mods if isinstance(m, Conv2d)]
     grads = [(p, None if p.grad is None else p.grad.copy()) for p in model.parameters()]
-    enabled = _module._grad_enabled
     model.eval()
     for m, _ in needs:
         m.needs_input_grad = True
-    _module._grad_enabled = True
     try:
-        yield model
+        with enable_grad():
+            yield model
     finally:
-        _module._grad_enabled = enabled
         for m, flag in zip(mods, training, strict=True):
             object.__setattr__(m, "training", flag)
         for m, flag in needs:

@@ -1,101 +1,127 @@
 """Element-wise activations and softmax, forward and backward.
 
-Each backward takes dA = dJ/dA and returns dZ = dJ/dZ = dA * g'(Z), where
-``A = g(Z)`` (the lecture's dz[l] = da[l] * g'(z[l])).
+Each backward takes dA = dJ/dA and what its forward saved, and returns
+dZ = dJ/dZ = dA * g'(Z), where ``A = g(Z)`` (the lecture's dz[l] = da[l] * g'(z[l])).
 
 >>> import numpy as np
 >>> Z = np.array([-2.0, 0.0, 3.0])
->>> relu_forward(Z), relu_backward(np.ones(3), Z)
+>>> A, saved = relu_forward(Z)
+>>> A, relu_backward(np.ones(3), saved)
 (array([0., 0., 3.]), array([0., 0., 1.]))
->>> A = softmax_forward(np.array([[1.0, 1.0]]), 1); A
+>>> softmax_forward(np.array([[1.0, 1.0]]), 1)[0]
 array([[0.5, 0.5]])
 """
 
 from __future__ import annotations
 
-from ... import _threads
+from typing import Any, NamedTuple
+
 from ... import backend as B
+from .dispatch import note, use_fast
+from .fast import activation as fast
+
+
+class ActivationSaved(NamedTuple):
+    """What an element-wise activation's backward needs: its output A (ReLU, sigmoid, tanh) or its input Z."""
+
+    A: Any
+
+
+class LeakyReLUSaved(NamedTuple):
+    Z: Any
+    slope: float
+
+
+class SoftmaxSaved(NamedTuple):
+    A: Any
+    """softmax(Z), or log_softmax(Z) for :func:`log_softmax_backward`."""
+    dim: int
 
 
 def relu_forward(Z):
-    """A = max(Z, 0) (large float batches are split over glassnet's threads)."""
-    if not (B.fast_paths_enabled() and Z.ndim and Z.dtype in (B.xp.float32, B.xp.float64)):
-        return B.xp.maximum(Z, 0)
-    A = B.xp.empty_like(Z)
-    _threads.parallel_ranges(len(Z), lambda a, e: B.xp.maximum(Z[a:e], 0, out=A[a:e]), Z.nbytes)
-    return A
+    """A = max(Z, 0). Saves A: A > 0 exactly where Z > 0, and the next layer keeps A anyway."""
+    if use_fast(Z) and Z.ndim:
+        note("relu_forward", "fast")
+        A = fast.relu_forward(Z)
+    else:
+        note("relu_forward", "reference")
+        A = B.get_array_module(Z).maximum(Z, 0)
+    return A, ActivationSaved(A)
 
 
-def relu_backward(dA, Z):
+def relu_backward(dA, saved: ActivationSaved):
     """dZ = dA where Z > 0, else 0 (the kink at 0 gets 0, as PyTorch).
 
-    ``Z`` may also be the output A = max(Z, 0): A > 0 exactly where Z > 0
-    (the `ReLU` module passes A, which the next layer keeps anyway). Computed
-    as ``dA * (Z > 0)``: a product with a 0/1 mask is 3-10x faster than
-    ``where`` on a random mask (a branch per element).
+    Computed as ``dA * (A > 0)``: a product with a 0/1 mask is 3-10x faster
+    than ``where`` on a random mask (a branch per element).
     """
-    if not (B.fast_paths_enabled() and Z.ndim and Z.shape == B.xp.shape(dA) and dA.dtype == Z.dtype
-            and Z.dtype in (B.xp.float32, B.xp.float64)):
-        return dA * (Z > 0)
-    dZ = B.xp.empty_like(dA)
-
-    def task(a, e):
-        positive = _threads.scratch("positive", Z[a:e].shape, bool)
-        B.xp.greater(Z[a:e], 0, out=positive)
-        B.xp.multiply(dA[a:e], positive, out=dZ[a:e])
-
-    _threads.parallel_ranges(len(Z), task, Z.nbytes)
-    return dZ
+    A = saved.A
+    if use_fast(dA, A) and A.ndim and A.shape == dA.shape:
+        note("relu_backward", "fast")
+        return fast.relu_backward(dA, A)
+    note("relu_backward", "reference")
+    return dA * (A > 0)
 
 
 def leaky_relu_forward(Z, slope=0.01):
     """A = Z if Z > 0 else slope * Z."""
-    return B.xp.where(Z > 0, Z, Z * slope)
+    return B.get_array_module(Z).where(Z > 0, Z, Z * slope), LeakyReLUSaved(Z, slope)
 
 
-def leaky_relu_backward(dA, Z, slope=0.01):
+def leaky_relu_backward(dA, saved: LeakyReLUSaved):
     """dZ = dA if Z > 0 else slope * dA."""
-    return B.xp.where(Z > 0, dA, dA * slope)
+    Z, slope = saved
+    return B.get_array_module(dA).where(Z > 0, dA, dA * slope)
 
 
 def sigmoid_forward(Z):
     """A = 1 / (1 + exp(-Z)), computed without overflow for large |Z|."""
-    E = B.xp.exp(-B.xp.abs(Z))
-    return B.xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+    xp = B.get_array_module(Z)
+    E = xp.exp(-xp.abs(Z))
+    A = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+    return A, ActivationSaved(A)
 
 
-def sigmoid_backward(dA, A):
+def sigmoid_backward(dA, saved: ActivationSaved):
     """dZ = dA * A * (1 - A)."""
+    A = saved.A
     return dA * A * (1 - A)
 
 
 def tanh_forward(Z):
     """A = tanh(Z)."""
-    return B.xp.tanh(Z)
+    A = B.get_array_module(Z).tanh(Z)
+    return A, ActivationSaved(A)
 
 
-def tanh_backward(dA, A):
+def tanh_backward(dA, saved: ActivationSaved):
     """dZ = dA * (1 - A^2)."""
+    A = saved.A
     return dA * (1 - A * A)
 
 
 def softmax_forward(Z, dim=1):
     """A = exp(Z - max Z) / sum(exp(Z - max Z)) along ``dim`` (shifted by the max: stable)."""
-    E = B.xp.exp(Z - Z.max(axis=dim, keepdims=True))
-    return E / E.sum(axis=dim, keepdims=True)
+    E = B.get_array_module(Z).exp(Z - Z.max(axis=dim, keepdims=True))
+    A = E / E.sum(axis=dim, keepdims=True)
+    return A, SoftmaxSaved(A, dim)
 
 
-def softmax_backward(dA, A, dim=1):
+def softmax_backward(dA, saved: SoftmaxSaved):
     """dZ = A * (dA - sum(dA * A)) along ``dim`` (the softmax Jacobian applied to dA)."""
+    A, dim = saved
     return A * (dA - (dA * A).sum(axis=dim, keepdims=True))
 
 
 def log_softmax_forward(Z, dim=1):
     """log A = Z - max Z - log(sum(exp(Z - max Z)))  (log-sum-exp, stable)."""
+    xp = B.get_array_module(Z)
     S = Z - Z.max(axis=dim, keepdims=True)
-    return S - B.xp.log(B.xp.exp(S).sum(axis=dim, keepdims=True))
+    L = S - xp.log(xp.exp(S).sum(axis=dim, keepdims=True))
+    return L, SoftmaxSaved(L, dim)
 
 
-def log_softmax_backward(dL, L, dim=1):
+def log_softmax_backward(dL, saved: SoftmaxSaved):
     """dZ = dL - softmax(Z) * sum(dL)  (L = log_softmax(Z))."""
-    return dL - B.xp.exp(L) * dL.sum(axis=dim, keepdims=True)
+    L, dim = saved
+    return dL - B.get_array_module(dL).exp(L) * dL.sum(axis=dim, keepdims=True)

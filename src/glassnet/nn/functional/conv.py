@@ -24,15 +24,16 @@ Backward, given dZ = dJ/dZ:
   input, from which the forward padding is cut away. This is the same
   forward function, called on dZ.
 
-Two paths compute these formulas. The **reference path**
+Two paths compute these formulas, behind one dispatcher (:func:`conv2d_forward`,
+:func:`conv2d_backward`, see :mod:`.dispatch`). The **reference path**
 (:func:`conv2d_forward_reference`, :func:`conv2d_backward_reference`) is the
 text above, line by line: one im2col matrix for the whole batch, one matrix
-product, and dX as the full convolution of the dilated dZ. The **fast path**
-(:mod:`._conv_fast`, taken for float32/float64 arrays unless
-``glassnet.backend.set_fast_paths(False)``) forms exactly the same sums chunk
-by chunk in cache-sized buffers, on several threads, saving X instead of its
-columns; for a stride > 1 it skips the zeros that the dilation of dZ
-inserts (col2im). tests/nn/test_fast_paths.py compares the two.
+product, and dX as the full convolution of the dilated dZ; it runs on any
+array namespace (NumPy, CuPy, SymPy objects). The **fast path**
+(:mod:`.fast.conv`, NumPy float32/float64) forms exactly the same sums chunk
+by chunk in cache-sized buffers, on several threads; for a stride > 1 it
+skips the zeros that the dilation of dZ inserts (col2im). Both save the same
+:class:`ConvSaved`; tests/nn/test_fast_paths.py compares the two.
 
 The lecture's worked example (3x3 X, 2x2 F, stride 1, no padding)::
 
@@ -41,11 +42,11 @@ The lecture's worked example (3x3 X, 2x2 F, stride 1, no padding)::
 
 >>> import numpy as np
 >>> X = np.arange(1.0, 10.0).reshape(1, 1, 3, 3); F = np.ones((1, 1, 2, 2))
->>> Z, ctx = conv2d_forward(X, F, None)
+>>> Z, saved = conv2d_forward(X, F, None)
 >>> Z[0, 0]                                   # z11 = 1+2+4+5 = 12, ...
 array([[12., 16.],
        [24., 28.]])
->>> dX, dF, db = conv2d_backward(np.ones_like(Z), ctx)
+>>> dX, dF, db = conv2d_backward(np.ones_like(Z), saved)
 >>> dX[0, 0]                                  # how many windows cover each X_ij
 array([[1., 2., 1.],
        [2., 4., 2.],
@@ -54,99 +55,105 @@ array([[1., 2., 1.],
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ... import backend as B
-from . import _conv_fast
-from .im2col import im2col, out_size, pad2d
+from .dispatch import note, use_fast
+from .fast import conv as fast
+from .geometry import Window2d, pair, quad
+from .im2col import im2col, pad2d
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
+class ConvSaved(NamedTuple):
+    """What the backward of a convolution needs."""
+
+    X: Any
+    """The input (N, C, H, W)."""
+    F: Any
+    """The filters (F_out, C, kh, kw)."""
+    window: Window2d
+    has_bias: bool
+    need_dX: bool = True
+    """False: backward skips dX (the images need no gradient) and returns None for it."""
 
 
-def _fast(*arrays):
-    """The fast path takes float32/float64 arrays of one dtype (``None`` entries ignored)."""
-    if not B.fast_paths_enabled():
-        return False
-    dtypes = {a.dtype for a in arrays if a is not None}
-    return len(dtypes) == 1 and dtypes.pop() in (B.xp.float32, B.xp.float64)
+def _window(F, stride, padding, dilation, window):
+    if window is not None:
+        return window
+    return Window2d(tuple(F.shape[2:]), pair(stride, "stride"), quad(padding), pair(dilation, "dilation"))
 
 
-def conv2d_forward(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
+def conv2d_forward(X, F, b, stride=1, padding=0, dilation=1, *, window: Window2d | None = None):
     """Z = X (*) F + b  (cross-correlation).
 
     Inputs:
         X: (N, C, H, W); F: (F_out, C, kh, kw); b: (F_out,) or None;
-        stride, dilation: int or (sh, sw); padding: (top, bottom, left, right) or int.
+        stride, dilation: int or (sh, sw); padding: int, (ph, pw) or (top, bottom, left, right);
+        or ``window``, a :class:`~.geometry.Window2d` that says all of it (what `Conv2d` passes).
     Returns:
-        Z: (N, F_out, H_out, W_out) and ``ctx`` for :func:`conv2d_backward`.
+        Z: (N, F_out, H_out, W_out) and a :class:`ConvSaved` for :func:`conv2d_backward`.
     """
-    stride, dilation = _pair(stride), _pair(dilation)
-    pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-    if _fast(X, F, b) and min(pads) >= 0 and X.shape[0] > 0:
-        Z = _conv_fast.forward(X, F, b, stride, pads, dilation)
-        return Z, ("fast", X, F, pads, stride, dilation, b is not None)
-    return conv2d_forward_reference(X, F, b, stride, pads, dilation)
+    w = _window(F, stride, padding, dilation, window)
+    saved = ConvSaved(X, F, w, b is not None)
+    if use_fast(X, F, b) and min(w.pads) >= 0 and X.shape[0] > 0:
+        note("conv2d_forward", "fast")
+        return fast.forward(X, F, b, w.stride, w.pads, w.dilation), saved
+    note("conv2d_forward", "reference")
+    return conv2d_forward_reference(X, F, b, window=w)[0], saved
 
 
-def conv2d_backward(dZ, ctx, need_dX=True):
+def conv2d_backward(dZ, saved: ConvSaved):
     """Gradients of the convolution.
 
     Inputs:
-        dZ: (N, F_out, H_out, W_out); ctx from :func:`conv2d_forward`.
+        dZ: (N, F_out, H_out, W_out); ``saved`` from :func:`conv2d_forward`.
     Returns:
-        dX: (N, C, H, W) (``None`` if not ``need_dX``), dF: (F_out, C, kh, kw),
+        dX: (N, C, H, W) (``None`` if not ``saved.need_dX``), dF: (F_out, C, kh, kw),
         db: (F_out,) or None.
     """
-    if ctx[0] == "fast":
-        _, X, F, pads, stride, dilation, has_bias = ctx
-        if _fast(dZ, X):
-            return _conv_fast.backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX)
-        ctx = _reference_context(X, F, pads, stride, dilation, has_bias)
-    return conv2d_backward_reference(dZ, ctx, need_dX)
+    X, F, w, has_bias, need_dX = saved
+    if use_fast(dZ, X, F) and min(w.pads) >= 0 and X.shape[0] > 0:
+        note("conv2d_backward", "fast")
+        return fast.backward(dZ, X, F, has_bias, w.stride, w.pads, w.dilation, need_dX)
+    note("conv2d_backward", "reference")
+    return conv2d_backward_reference(dZ, saved)
 
 
 # ------------------------------------------------------------------------------------------ the reference path
-def conv2d_forward_reference(X, F, b, stride=1, padding=(0, 0, 0, 0), dilation=1):
+def conv2d_forward_reference(X, F, b, stride=1, padding=0, dilation=1, *, window: Window2d | None = None):
     """The forward as the lecture writes it: ``Z = F.reshape(F_out, C*kh*kw) @ im2col(X_pad) + b``.
 
-    Same inputs and outputs as :func:`conv2d_forward`; works for any dtype
-    (``glassnet.explain`` runs it on SymPy symbols).
+    Same inputs and outputs as :func:`conv2d_forward`; works for any array
+    namespace and dtype (``glassnet.explain`` runs it on SymPy symbols).
     """
-    sh, sw = _pair(stride)
-    dh, dw = _pair(dilation)
-    pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-    N, C, H, W = X.shape
-    F_out, _, kh, kw = F.shape
-    Xp = pad2d(X, pads)
-    Ho = out_size(Xp.shape[2], kh, sh, 0, 0, dh)
-    Wo = out_size(Xp.shape[3], kw, sw, 0, 0, dw)
-    cols = im2col(Xp, kh, kw, (sh, sw), (dh, dw))  # (C*kh*kw, N*Ho*Wo)
+    w = _window(F, stride, padding, dilation, window)
+    xp = B.get_array_module(X)
+    N = X.shape[0]
+    F_out = F.shape[0]
+    Ho, Wo = w.out_size(*X.shape[2:])
+    cols = im2col(pad2d(X, w.pads), *w.kernel, w.stride, w.dilation)  # (C*kh*kw, N*Ho*Wo)
     Z = F.reshape(F_out, -1) @ cols  # (F_out, N*Ho*Wo)
     if b is not None:
         Z += b[:, None]
-    Z = B.xp.ascontiguousarray(Z.reshape(F_out, N, Ho, Wo).transpose(1, 0, 2, 3))
-    ctx = ("reference", cols, F, X.shape, pads, (sh, sw), (dh, dw), b is not None)
-    return Z, ctx
+    Z = xp.ascontiguousarray(Z.reshape(F_out, N, Ho, Wo).transpose(1, 0, 2, 3))
+    return Z, ConvSaved(X, F, w, b is not None)
 
 
-def _reference_context(X, F, pads, stride, dilation, has_bias):
-    kh, kw = F.shape[2:]
-    cols = im2col(pad2d(X, pads), kh, kw, stride, dilation)
-    return ("reference", cols, F, X.shape, pads, stride, dilation, has_bias)
-
-
-def conv2d_backward_reference(dZ, ctx, need_dX=True):
+def conv2d_backward_reference(dZ, saved: ConvSaved):
     """The backward as the lecture writes it: dF = X correlated with dZ; dX = full conv of dilated dZ with rot180(F).
 
-    ``ctx`` comes from :func:`conv2d_forward_reference`.
+    ``saved`` comes from :func:`conv2d_forward` (either path).
     """
-    _, cols, F, x_shape, pads, (sh, sw), (dh, dw), has_bias = ctx
-    N, C, H, W = x_shape
-    F_out, _, kh, kw = F.shape
+    X, F, w, has_bias, need_dX = saved
+    xp = B.get_array_module(dZ)
+    (kh, kw), (sh, sw), (dh, dw), pads = w.kernel, w.stride, w.dilation, w.pads
+    N, C, H, W = X.shape
+    F_out = F.shape[0]
     Ho, Wo = dZ.shape[2], dZ.shape[3]
     dZm = dZ.transpose(1, 0, 2, 3).reshape(F_out, N * Ho * Wo)
     db = dZm.sum(axis=1) if has_bias else None
     # dF = X correlated with dZ (the im2col columns are X's receptive fields)
+    cols = im2col(pad2d(X, pads), kh, kw, (sh, sw), (dh, dw))
     dF = (dZm @ cols.T).reshape(F.shape)
     if not need_dX:
         return None, dF, db
@@ -158,9 +165,9 @@ def conv2d_backward_reference(dZ, ctx, need_dX=True):
     rw = (Wp - dw * (kw - 1) - 1) % sw
     dZd = dilate(dZ, (sh, sw))
     full = (dh * (kh - 1), dh * (kh - 1) + rh, dw * (kw - 1), dw * (kw - 1) + rw)
-    F_rot = B.xp.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, F_out, kh, kw)
+    F_rot = xp.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, F_out, kh, kw)
     dXp, _ = conv2d_forward_reference(dZd, F_rot, None, 1, full, (dh, dw))  # (N, C, Hp, Wp)
-    dX = B.xp.ascontiguousarray(dXp[:, :, pads[0] : pads[0] + H, pads[2] : pads[2] + W])
+    dX = xp.ascontiguousarray(dXp[:, :, pads[0] : pads[0] + H, pads[2] : pads[2] + W])
     return dX, dF, db
 
 
@@ -170,13 +177,12 @@ def dilate(dZ, stride):
     if sh == sw == 1:
         return dZ
     N, C, Ho, Wo = dZ.shape
-    out = B.xp.zeros((N, C, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1), dtype=dZ.dtype)
+    out = B.get_array_module(dZ).zeros((N, C, (Ho - 1) * sh + 1, (Wo - 1) * sw + 1), dtype=dZ.dtype)
     out[:, :, ::sh, ::sw] = dZ
     return out
 
 
-def conv_output_shape(hw, kernel, stride=1, padding=(0, 0, 0, 0), dilation=1):
-    """(H_out, W_out) of a convolution or pooling window on an (H, W) input."""
-    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel), _pair(stride), _pair(dilation)
-    pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-    return (out_size(hw[0], kh, sh, pads[0], pads[1], dh), out_size(hw[1], kw, sw, pads[2], pads[3], dw))
+def conv_output_shape(hw, kernel, stride=1, padding=0, dilation=1):
+    """(H_out, W_out) of a convolution window on an (H, W) input."""
+    w = Window2d(pair(kernel, "kernel_size"), pair(stride, "stride"), quad(padding), pair(dilation, "dilation"))
+    return w.out_size(*hw)

@@ -19,14 +19,13 @@ Output size of a sliding window (the formula every layer here uses)::
 
 from __future__ import annotations
 
-from numpy.lib.stride_tricks import as_strided
-
 from ... import backend as B
+from .geometry import axis_out
 
 
 def out_size(size: int, k: int, stride: int, pad_lo: int, pad_hi: int, dilation: int = 1) -> int:
-    """``floor((size + pad_lo + pad_hi - dilation*(k-1) - 1) / stride) + 1``."""
-    return (size + pad_lo + pad_hi - dilation * (k - 1) - 1) // stride + 1
+    """``floor((size + pad_lo + pad_hi - dilation*(k-1) - 1) / stride) + 1`` (:func:`.geometry.axis_out`)."""
+    return axis_out(size, k, stride, pad_lo, pad_hi, dilation)
 
 
 def pad2d(x, pads, value=0.0):
@@ -46,7 +45,8 @@ def pad2d(x, pads, value=0.0):
     pt, pb, pl, pr = (max(p, 0) for p in pads)
     if pt == pb == pl == pr == 0:
         return x
-    out = B.xp.full(x.shape[:-2] + (x.shape[-2] + pt + pb, x.shape[-1] + pl + pr), value, dtype=x.dtype)
+    shape = x.shape[:-2] + (x.shape[-2] + pt + pb, x.shape[-1] + pl + pr)
+    out = B.get_array_module(x).full(shape, value, dtype=x.dtype)
     out[..., pt : pt + x.shape[-2], pl : pl + x.shape[-1]] = x
     return out
 
@@ -58,6 +58,7 @@ def windows(xp, kh: int, kw: int, stride, dilation, out_hw=None):
     dh, dw = dilation
     Ho, Wo = out_hw or (out_size(H, kh, sh, 0, 0, dh), out_size(W, kw, sw, 0, 0, dw))
     s0, s1, s2, s3 = xp.strides
+    as_strided = B.get_array_module(xp).lib.stride_tricks.as_strided
     return as_strided(
         xp, shape=(N, C, kh, kw, Ho, Wo), strides=(s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False
     )

@@ -9,67 +9,62 @@ stored as rows (A_prev of shape (m, n[l-1]), PyTorch's layout)::
     dW = dZ^T A_prev   (= dz[l] a[l-1]^T summed over the batch)   (n[l], n[l-1])
     db = sum of dZ over the batch               (n[l],)
 
-Large batches (float32/float64, at least :data:`SPLIT_MACS` multiply-adds)
-are split in two halves of rows on glassnet's threads: Z and dA_prev row by
-row, dW as the sum of the two halves' dZ^T A_prev (added in a fixed order,
-so the result does not depend on the thread count).
+Large NumPy batches take the fast path (:mod:`.fast.linear`: two halves of
+rows on glassnet's threads, the same sums).
 
 >>> import numpy as np
->>> Z = linear_forward(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4)); Z.shape
+>>> Z, saved = linear_forward(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4)); Z.shape
 (2, 4)
+>>> dA, dW, db = linear_backward(np.ones((2, 4)), saved); dA.shape, dW.shape, db.shape
+((2, 3), (4, 3), (4,))
 """
 
 from __future__ import annotations
 
-from ... import _threads
-from ... import backend as B
+from typing import Any, NamedTuple
 
-SPLIT_MACS = 1 << 23
-"""Products of at least this many multiply-adds (8M) take two threads, half of the rows each.
-
-LeNet-5's first Linear (400 -> 120) at batch 256 (12M): forward + backward
-0.75 -> 0.5 ms on two cores; at batch 64 (3M) the split gained nothing.
-"""
+from .dispatch import note, use_fast
+from .fast import linear as fast
 
 
-def _halves(A, W):
-    """Row ranges of the split (the problem size decides, never the thread count), or None."""
-    m = A.shape[0]
-    if not (B.fast_paths_enabled() and m >= 2 and A.dtype == W.dtype and A.dtype in (B.xp.float32, B.xp.float64)
-            and m * W.size >= SPLIT_MACS):
-        return None
-    return [(0, m // 2), (m // 2, m)]
+class LinearSaved(NamedTuple):
+    """What the backward of a fully connected layer needs."""
+
+    A_prev: Any
+    """The input (m, n[l-1])."""
+    W: Any
+    has_bias: bool
+    need_dA: bool = True
+    """False: backward skips dA_prev (returns None for it)."""
+
+
+def _split(A_prev, W):
+    return fast.halves(A_prev, W) if use_fast(A_prev, W) else None
 
 
 def linear_forward(A_prev, W, b):
-    """Z = A_prev W^T + b."""
-    halves = _halves(A_prev, W)
-    if halves is None:
-        Z = A_prev @ W.T
-    else:
-        Z = B.xp.empty((A_prev.shape[0], W.shape[0]), dtype=A_prev.dtype)
-        _threads.parallel_for(2, lambda t: B.xp.matmul(A_prev[slice(*halves[t])], W.T, out=Z[slice(*halves[t])]))
+    """Z = A_prev W^T + b. Returns Z and a :class:`LinearSaved`."""
+    saved = LinearSaved(A_prev, W, b is not None)
+    parts = _split(A_prev, W)
+    if parts is not None:
+        note("linear_forward", "fast")
+        return fast.forward(A_prev, W, b, parts), saved
+    note("linear_forward", "reference")
+    Z = A_prev @ W.T
     if b is not None:
         Z += b
-    return Z
+    return Z, saved
 
 
-def linear_backward(dZ, A_prev, W, has_bias=True):
-    """Returns dA_prev (m, n[l-1]), dW (n[l], n[l-1]), db (n[l],) or None."""
-    halves = _halves(A_prev, W) if dZ.dtype == A_prev.dtype else None
-    if halves is None:
-        dA_prev = dZ @ W
-        dW = dZ.T @ A_prev
-    else:
-        dA_prev = B.xp.empty(A_prev.shape, dtype=A_prev.dtype)
-        parts = [None, None]
-
-        def task(t):
-            rows = slice(*halves[t])
-            B.xp.matmul(dZ[rows], W, out=dA_prev[rows])
-            parts[t] = dZ[rows].T @ A_prev[rows]
-
-        _threads.parallel_for(2, task)
-        dW = parts[0] + parts[1]
+def linear_backward(dZ, saved: LinearSaved):
+    """Returns dA_prev (m, n[l-1]) or None, dW (n[l], n[l-1]), db (n[l],) or None."""
+    A_prev, W, has_bias, need_dA = saved
+    parts = _split(A_prev, W) if use_fast(dZ, A_prev) else None
+    if parts is not None:
+        note("linear_backward", "fast")
+        return fast.backward(dZ, A_prev, W, has_bias, need_dA, parts)
+    note("linear_backward", "reference")
+    dA_prev = dZ @ W if need_dA else None
+    dW = dZ.T @ A_prev
     db = dZ.sum(axis=0) if has_bias else None
     return dA_prev, dW, db

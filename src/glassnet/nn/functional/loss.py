@@ -1,5 +1,8 @@
 """Losses, forward and backward (mean reduction, as PyTorch's default).
 
+Like every op, ``J, saved = *_forward(...)`` and ``dZ = *_backward(dJ, saved)``,
+with dJ = dL/dJ (1 when J is the loss itself).
+
 Cross-entropy is fused with a max-shifted log-softmax, so it never takes the
 log of an underflowed probability::
 
@@ -8,39 +11,60 @@ log of an underflowed probability::
     dJ/dZ = (softmax(Z) - q) / N
 
 >>> import numpy as np
->>> J, ctx = cross_entropy_forward(np.zeros((2, 4)), np.array([0, 3]))
+>>> J, saved = cross_entropy_forward(np.zeros((2, 4)), np.array([0, 3]))
 >>> round(float(J), 6) == round(float(np.log(4)), 6)
 True
->>> cross_entropy_backward(ctx)[0]
+>>> cross_entropy_backward(1.0, saved)[0]
 array([-0.375,  0.125,  0.125,  0.125])
 """
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ... import backend as B
 from .activation import log_softmax_forward, sigmoid_forward
 
 
+class CrossEntropySaved(NamedTuple):
+    logp: Any
+    """log softmax(Z), (N, K)."""
+    target: Any
+    label_smoothing: float
+
+
+class MSESaved(NamedTuple):
+    D: Any
+    """Y - T."""
+
+
+class BCEWithLogitsSaved(NamedTuple):
+    Z: Any
+    T: Any
+
+
 def cross_entropy_forward(Z, target, label_smoothing=0.0):
-    """Inputs: Z logits (N, K); target (N,) integer class indices. Returns J (scalar) and ctx."""
+    """Inputs: Z logits (N, K); target (N,) integer class indices. Returns J (0-d) and a :class:`CrossEntropySaved`."""
+    xp = B.get_array_module(Z)
     N, K = Z.shape
-    logp = log_softmax_forward(Z, 1)
-    nll = -logp[B.xp.arange(N), target]
+    logp, _ = log_softmax_forward(Z, 1)
+    nll = -logp[xp.arange(N), target]
     if label_smoothing:
         J = ((1 - label_smoothing) * nll - label_smoothing * logp.mean(axis=1)).mean()
     else:
         J = nll.mean()
-    return B.xp.asarray(J, dtype=Z.dtype), (logp, target, label_smoothing)
+    return xp.asarray(J, dtype=Z.dtype), CrossEntropySaved(logp, target, label_smoothing)
 
 
-def cross_entropy_backward(ctx, dJ=1.0):
+def cross_entropy_backward(dJ, saved: CrossEntropySaved):
     """dZ = dJ * (softmax(Z) - q) / N, shape (N, K)."""
-    logp, target, eps = ctx
+    logp, target, eps = saved
+    xp = B.get_array_module(logp)
     N, K = logp.shape
-    dZ = B.xp.exp(logp)
+    dZ = xp.exp(logp)
     if eps:
         dZ -= eps / K
-    dZ[B.xp.arange(N), target] -= 1 - eps
+    dZ[xp.arange(N), target] -= 1 - eps
     dZ *= dJ / N
     return dZ
 
@@ -48,21 +72,23 @@ def cross_entropy_backward(ctx, dJ=1.0):
 def mse_forward(Y, T):
     """J = mean((Y - T)^2) over every element."""
     D = Y - T
-    return B.xp.asarray((D * D).mean(), dtype=Y.dtype), D
+    return B.get_array_module(Y).asarray((D * D).mean(), dtype=Y.dtype), MSESaved(D)
 
 
-def mse_backward(D, dJ=1.0):
+def mse_backward(dJ, saved: MSESaved):
     """dY = 2 (Y - T) / numel."""
+    D = saved.D
     return D * (2.0 * dJ / D.size)
 
 
 def bce_with_logits_forward(Z, T):
     """J = mean(max(Z, 0) - Z*T + log(1 + exp(-|Z|)))  (stable sigmoid + binary cross-entropy)."""
-    J = B.xp.maximum(Z, 0) - Z * T + B.xp.log1p(B.xp.exp(-B.xp.abs(Z)))
-    return B.xp.asarray(J.mean(), dtype=Z.dtype), (Z, T)
+    xp = B.get_array_module(Z)
+    J = xp.maximum(Z, 0) - Z * T + xp.log1p(xp.exp(-xp.abs(Z)))
+    return xp.asarray(J.mean(), dtype=Z.dtype), BCEWithLogitsSaved(Z, T)
 
 
-def bce_with_logits_backward(ctx, dJ=1.0):
+def bce_with_logits_backward(dJ, saved: BCEWithLogitsSaved):
     """dZ = (sigmoid(Z) - T) / numel."""
-    Z, T = ctx
-    return (sigmoid_forward(Z) - T) * (dJ / Z.size)
+    Z, T = saved
+    return (sigmoid_forward(Z)[0] - T) * (dJ / Z.size)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .geometry import axis_out
+
 
 def conv2d_naive(X, F, b, stride=(1, 1), pad=(0, 0), dilation=(1, 1)):
     """Z[n,f,y,x] = b[f] + sum_{c,i,j} X_pad[n, c, y*s + i*d, x*s + j*d] F[f,c,i,j]."""
@@ -16,7 +18,7 @@ def conv2d_naive(X, F, b, stride=(1, 1), pad=(0, 0), dilation=(1, 1)):
     Xp = np.pad(X, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     N, C, H, W = Xp.shape
     Fo, _, kh, kw = F.shape
-    Ho, Wo = (H - dh * (kh - 1) - 1) // sh + 1, (W - dw * (kw - 1) - 1) // sw + 1
+    Ho, Wo = axis_out(H, kh, sh, 0, 0, dh), axis_out(W, kw, sw, 0, 0, dw)  # the sizes every layer uses
     Z = np.zeros((N, Fo, Ho, Wo), dtype=X.dtype)
     for n in range(N):
         for f in range(Fo):
@@ -51,7 +53,7 @@ def conv2d_backward_naive(dZ, X, F, stride=(1, 1), pad=(0, 0), dilation=(1, 1)):
 def pool2d_naive(X, k, s, kind="max"):
     """Pooling without padding; returns Y and dX for dY = 1 routed by the lecture's rules."""
     N, C, H, W = X.shape
-    Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
+    Ho, Wo = axis_out(H, k, s, 0, 0), axis_out(W, k, s, 0, 0)
     Y = np.zeros((N, C, Ho, Wo), dtype=X.dtype)
     dX = np.zeros_like(X)
     for n in range(N):

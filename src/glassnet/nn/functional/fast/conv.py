@@ -1,6 +1,6 @@
-"""The fast path of the convolution: the same sums as :mod:`.conv`, computed chunk by chunk.
+"""The fast path of the convolution: the same sums as :mod:`..conv`'s reference, computed chunk by chunk.
 
-What differs from the reference path in :mod:`.conv` is only *where the
+What differs from the reference path in :mod:`..conv` is only *where the
 numbers live*, never which products are summed:
 
 * **Cache-sized chunks.** A chunk of a few images gets its columns, shape
@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _threads
+from .... import _threads
+from ..geometry import axis_out
 
 CHUNK_BYTES = 1 << 21
 """Target size of one chunk's columns: 2 MB (the L2 of a core of the tuning machine is 1 MB, its L3 32 MB).
@@ -115,9 +116,9 @@ def _layout(H, W, pads, k, stride, dilation):
     so then ``Wr = Wo``.
     """
     (kh, kw), (sh, sw), (dh, dw) = k, stride, dilation
-    Hp, Wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
-    Ho = (Hp - dh * (kh - 1) - 1) // sh + 1
-    Wo = (Wp - dw * (kw - 1) - 1) // sw + 1
+    Wp = W + pads[2] + pads[3]
+    Ho = axis_out(H, kh, sh, pads[0], pads[1], dh)
+    Wo = axis_out(W, kw, sw, pads[2], pads[3], dw)
     if sh == 1:
         Wq = -(-Wp // sw) * sw
         Wr = Wq // sw
@@ -182,7 +183,7 @@ def _matmul(A, B, out):
 
 
 def forward(X, F, b, stride, pads, dilation):
-    """Z = X (*) F + b for float arrays; shapes as :func:`.conv.conv2d_forward`."""
+    """Z = X (*) F + b for float arrays; shapes as :func:`..conv.conv2d_forward`."""
     N, C, H, W = X.shape
     F_out, _, kh, kw = F.shape
     Ho, Wo, Wq, Wr, Hb = _layout(H, W, pads, (kh, kw), stride, dilation)

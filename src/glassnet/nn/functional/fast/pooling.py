@@ -1,4 +1,4 @@
-"""The fast path of max and average pooling: the same results as the reference in :mod:`.pooling`.
+"""The fast path of max and average pooling: the same results as the reference in :mod:`..pooling`.
 
 The reference builds a view of every window, (N, C, Ho, Wo, kh*kw), and
 reduces it (``argmax``, ``sum``): the reduction over a short, strided last
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import _threads
+from .... import _threads
 
 
 def _offset(Xp, i, j, out_hw, stride):
