@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -73,6 +74,30 @@ def _same_files(a: Path, b: Path, names=COMPARED):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+STEPS = 8  # 64 images, batches of 8, val-split 0: steps per epoch; 3 epochs, a checkpoint every 2 steps
+
+
+def _position(out: Path) -> int:
+    """How far the run's last checkpoint is, in steps (-1: none yet or being replaced)."""
+    try:
+        state = json.loads((out / "checkpoint" / "state.json").read_text())
+        return int(state["epoch"]) * STEPS + int(state["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+def _kill_at_random(p: subprocess.Popen, out: Path, rng) -> bool:
+    """SIGKILL ``p`` at a seeded random moment: a random delay after the start (often in start-up or before
+    the first checkpoint), or a random few milliseconds after the checkpoint of a random step."""
+    if rng.random() < 0.4:
+        return _kill_after(p, float(rng.uniform(0.05, 2.0)))
+    target, extra = int(rng.integers(1, 3 * STEPS)), float(rng.uniform(0, 0.03))
+    deadline = time.monotonic() + 120
+    while p.poll() is None and _position(out) < target and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return _kill_after(p, extra)
+
+
 def _kill_after(p: subprocess.Popen, seconds: float) -> bool:
     """SIGKILL ``p`` after ``seconds`` unless it ended first; True when it was killed."""
     try:
@@ -112,10 +137,10 @@ def test_kill_at_random_moments_then_resume(data, whole, tmp_path):
     for trial in range(8):
         out = tmp_path / f"run{trial}"
         p = _train(*ARGS, "--data-dir", str(data), "--out", str(out))
-        killed = _kill_after(p, float(rng.uniform(0.2, 3.0)))
+        killed = _kill_at_random(p, out, rng)
         kinds.append(_stage(out) if killed else "ended")
         if trial % 2 and killed:  # killed again while continuing
-            _kill_after(_continue(out, data), float(rng.uniform(0.2, 2.0)))
+            _kill_at_random(_continue(out, data), out, rng)
         for _ in range(3):
             code, stdout, err = _finish(_continue(out, data))
             if code == 0:
