@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from .options import integer
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -26,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="FILE", help="with --model: a .safetensors file of its weights")
     p.add_argument("--dataset", metavar="NAME", help="with --model: a data set whose test split to offer as inputs")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1; anything else exposes the page)")
-    p.add_argument("--port", type=int, default=8765, help="port (8765; 0: any free port)")
+    p.add_argument("--port", type=integer(0, 65535), default=8765, help="port (8765; 0: any free port)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     p.add_argument("--export", metavar="FILE.html", help="write one self-contained HTML file instead of serving")
     p.add_argument("--inputs", metavar="LIST", default=None,

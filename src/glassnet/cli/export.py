@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 
+from .options import integer
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,12 +26,13 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="FILE", help="--model: its weights, a safetensors file (PyTorch key names)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="--model: a builder argument, e.g. --arg width=0.5 (repeatable)")
-    p.add_argument("--num-classes", type=int, metavar="N", help="--model: number of classes")
+    p.add_argument("--num-classes", type=integer(1), metavar="N", help="--model: number of classes")
     p.add_argument("--input", metavar="CxHxW", help="--model: one sample's size (default: the model's documented one)")
     p.add_argument("--mean", metavar="M[,M...]", help="--model: input normalisation to record in the file")
     p.add_argument("--std", metavar="S[,S...]", help="--model: input normalisation to record in the file")
     p.add_argument("--class-names", metavar="A,B,...", help="--model: class names to record in the file")
-    p.add_argument("--opset", type=int, default=17, metavar="N", help="ONNX operator set (17)")
+    p.add_argument("--opset", type=integer(13), default=17, metavar="N",
+                   help="ONNX operator set (17; 13 to the installed onnx's newest)")
     p.add_argument("--static-batch", action="store_true", help="fix the batch size to 1 (default: any batch size)")
     p.set_defaults(func=run)
 
