@@ -12,7 +12,8 @@ import argparse
 import os
 import sys
 
-from .. import __version__, tune_process
+from .._process import tune_process
+from .._version import __version__
 from . import evaluate, explain, explore, export, predict, report, summary, train, visualize
 from .options import CLIError
 

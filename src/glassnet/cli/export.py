@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import ast
 
-from .options import integer
+from ..io import GlassnetIOError, load_model_weights
+from ..models import get_model
+from ..onnx import export
+from ..train.run import load_run
+from ._onnx_model import require_onnx
+from .options import CLIError, integer
 
 
 def register(subparsers) -> None:
@@ -38,9 +43,6 @@ def register(subparsers) -> None:
 
 
 def _from_model(args):
-    from ..io import GlassnetIOError, load_model_weights
-    from ..models import get_model
-    from . import CLIError
 
     kw = {}
     for item in args.arg:
@@ -85,11 +87,8 @@ def _from_model(args):
 
 
 def run(args) -> int:
-    from . import CLIError
-    from ._onnx_model import require_onnx
 
     require_onnx()
-    from ..onnx import export
 
     if (args.run_dir is None) == (args.model is None):
         raise CLIError("give either RUN_DIR or --model NAME (not both)")
@@ -98,7 +97,6 @@ def run(args) -> int:
                  if getattr(args, n) is not None] + (["--arg"] if args.arg else [])
         if given:
             raise CLIError(f"{', '.join(given)}: only with --model (a run directory has its own config.json)")
-        from ..train.run import load_run
 
         model, config = load_run(args.run_dir)
         shape = tuple(config.input_shape)

@@ -26,8 +26,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..io import load_json, save_json
 
 FORMAT = "glassnet-run/1"

@@ -30,8 +30,7 @@ from __future__ import annotations
 import os
 import warnings
 
-import numpy as np
-
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..nn.module import no_grad
 from .metrics import softmax
 

@@ -26,9 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .. import backend, optim, runs
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..data import ArrayDataset, Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip, get_dataset
 from ..models import get_model
 from ..nn.loss import CrossEntropyLoss
@@ -344,14 +343,6 @@ def load_run(run_dir, allow_nonfinite: bool = False) -> tuple:
         raise RunError(f"{run_dir / runs.WEIGHTS}: weights do not fit {type(model).__name__}: {e}") from None
     model.eval()
     return model, config
-
-
-def __getattr__(name):
-    if name == "write_curves":  # moved to glassnet.viz (train does not import viz); kept for old callers
-        from ..viz import write_curves
-
-        return write_curves
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["fit", "resume", "load_run", "load_config", "RunResult", "RunError", "CheckpointError", "load_data",

@@ -35,9 +35,8 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .. import backend
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..nn.loss import CrossEntropyLoss
 from ..runs.checkpoint import CheckpointError, load_checkpoint, load_clock, merge_clock, save_checkpoint, split_clock
 from .metrics import evaluate
