@@ -1,4 +1,4 @@
-"""An ``.onnx`` file where ``glassnet evaluate`` and ``glassnet predict`` take a run directory.
+"""An ``.onnx`` file where ``glassnet evaluate``, ``predict`` and ``explore`` take a run directory.
 
 The model is :func:`glassnet.onnx.load`'s glassnet module. What a run's
 ``config.json`` says comes from elsewhere for a file:
