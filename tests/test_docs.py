@@ -60,8 +60,14 @@ def test_core_pages_exist():
     assert not missing, f"documentation pages missing under docs/: {missing}"
 
 
+NEEDS = re.compile(r"<!-- needs: ([\w\s]+) -->")
+
+
 @pytest.mark.parametrize("path", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
 def test_page_examples(path, capsys):
+    needs = NEEDS.search(path.read_text(encoding="utf-8"))  # a page of an optional extra: <!-- needs: onnx -->
+    for module in needs.group(1).split() if needs else ():
+        pytest.importorskip(module)
     result = run_page(path)
     report = capsys.readouterr().out
     assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {path}:\n{report}"

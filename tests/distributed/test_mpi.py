@@ -172,8 +172,10 @@ def test_a_killed_rank_ends_every_rank(tmp_path):
 
 
 def test_bad_options_are_reported_once_by_rank_0(tmp_path, data_dir):
-    r = mpirun(2, "-m", "glassnet", "train", "--epochs", "0", check=False)
-    assert r.returncode != 0 and r.stderr.count("epochs must be a positive int") == 1
+    r = mpirun(2, "-m", "glassnet", "train", "--val-split", "0", "--early-stopping", "2", check=False)  # config
+    assert r.returncode != 0 and r.stderr.count("early_stopping needs a validation split") == 1
+    r = mpirun(2, "-m", "glassnet", "train", "--model", "nosuch", check=False)  # found while setting up the run
+    assert r.returncode != 0 and r.stderr.count("unknown model 'nosuch'") == 1
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("x")
     r = mpirun(2, "-m", "glassnet", "train", "--dataset", "mnist", "--data-dir", data_dir, "--out",

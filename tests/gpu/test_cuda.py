@@ -95,3 +95,98 @@ def test_gradcheck_on_the_gpu():
                         nn.Flatten(), nn.Linear(12, 4)).double().eval().to("cuda")
     x = np.random.default_rng(0).standard_normal((2, 2, 8, 8))
     assert glassnet.gradcheck(net, x).ok
+
+
+def _both_paths(run):
+    """run() with the CUDA fast paths and with the reference paths (both on the GPU); which paths ran."""
+    from glassnet.nn.functional.dispatch import paths_taken
+
+    previous = B.set_fast_paths(True)
+    try:
+        with paths_taken() as fast_taken:
+            fast = [B.to_host(a) if a is not None else None for a in run()]
+        B.set_fast_paths(False)
+        with paths_taken() as ref_taken:
+            ref = [B.to_host(a) if a is not None else None for a in run()]
+    finally:
+        B.set_fast_paths(previous)
+    return fast, ref, dict(fast_taken), dict(ref_taken)
+
+
+def _close(got, want, tol):
+    for g, w in zip(got, want, strict=True):
+        if w is None:
+            assert g is None
+        else:
+            assert g.shape == w.shape and g.dtype == w.dtype
+            assert float(np.abs(g - w).max(initial=0) / max(np.abs(w).max(initial=0), 1e-6)) <= tol
+
+
+@needs_gpu
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_cuda_convolution_equals_the_reference(dtype, tol):
+    from glassnet.nn.functional.conv import conv2d_backward, conv2d_forward
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        dil = tuple(int(v) for v in rng.integers(1, 3, 2))
+        pads = tuple(int(v) for v in rng.integers(0, 3, 4))
+        H = dil[0] * (kh - 1) + 1 + int(rng.integers(0, 7))
+        W = dil[1] * (kw - 1) + 1 + int(rng.integers(0, 7))
+        N, C, F_out = (int(v) for v in rng.integers(1, 5, 3))
+        X = B.to_device(rng.standard_normal((N, C, H, W)).astype(dtype), "cuda")
+        F = B.to_device(rng.standard_normal((F_out, C, kh, kw)).astype(dtype), "cuda")
+        b = B.to_device(rng.standard_normal(F_out).astype(dtype), "cuda") if rng.random() < 0.7 else None
+        need_dX = bool(rng.random() < 0.8)
+
+        def run(X=X, F=F, b=b, stride=stride, pads=pads, dil=dil, need_dX=need_dX):
+            Z, saved = conv2d_forward(X, F, b, stride, pads, dil)
+            dZ = B.to_device(np.random.default_rng(1).standard_normal(Z.shape).astype(dtype), "cuda")
+            return (Z, *conv2d_backward(dZ, saved._replace(need_dX=need_dX)))
+
+        fast, ref, taken, ref_taken = _both_paths(run)
+        assert taken == {"conv2d_forward": {"cuda"}, "conv2d_backward": {"cuda"}}
+        assert ref_taken == {"conv2d_forward": {"reference"}, "conv2d_backward": {"reference"}}
+        _close(fast, ref, tol)
+
+
+@needs_gpu
+def test_cuda_max_pool_batch_norm_and_relu_equal_the_reference():
+    from glassnet.nn.functional import activation, norm, pooling
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        k = tuple(int(v) for v in rng.integers(1, 4, 2))
+        s = tuple(int(v) for v in rng.integers(1, 4, 2))
+        p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
+        ceil = bool(rng.random() < 0.4)
+        X = B.to_device(np.round(rng.standard_normal((2, 3, k[0] + int(rng.integers(0, 7)),
+                                                      k[1] + int(rng.integers(0, 7)))) * 2) / 2, "cuda")
+
+        def run(X=X, k=k, s=s, p=p, ceil=ceil):
+            Y, saved = pooling.max_pool2d_forward(X, k, s, p, ceil)
+            dY = B.to_device(np.random.default_rng(2).standard_normal(Y.shape), "cuda")
+            return Y, pooling.max_pool2d_backward(dY, saved)
+
+        fast, ref, taken, _ = _both_paths(run)
+        assert taken == {"max_pool2d_forward": {"cuda"}, "max_pool2d_backward": {"cuda"}}
+        _close(fast, ref, 1e-12)
+    X = B.to_device(rng.normal(2, 3, (6, 4, 5, 7)), "cuda")
+    gamma, beta = B.to_device(rng.uniform(0.5, 2, 4), "cuda"), B.to_device(rng.normal(0, 1, 4), "cuda")
+    dY = B.to_device(rng.standard_normal(X.shape), "cuda")
+    axes = (0, 2, 3)
+
+    def bn():
+        Y, saved, (mu, var) = norm.batch_norm_train(X, gamma, beta, axes, 1e-5)
+        rm, rv = B.to_device(np.zeros(4), "cuda"), B.to_device(np.ones(4), "cuda")
+        rm, rv = norm.running_stats_update(rm, rv, mu, var, 0.1, 6 * 5 * 7)
+        Ye, _ = norm.batch_norm_eval(X, gamma, beta, rm, rv, axes, 1e-5)
+        A, rs = activation.relu_forward(Y)
+        return (Y, mu, var, rm, rv, Ye, *norm.batch_norm_backward(dY, saved), activation.relu_backward(dY, rs))
+
+    fast, ref, taken, _ = _both_paths(bn)
+    assert taken["batch_norm_train"] == {"cuda"} and taken["batch_norm_backward"] == {"cuda"}
+    assert taken["batch_norm_eval"] == {"cuda"} and taken["relu_backward"] == {"cuda"}
+    _close(fast, ref, 1e-12)

@@ -120,7 +120,7 @@ class DataParallel:
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_state(self, trainer, state: dict) -> dict | None:
         """``state`` plus every rank's RNG state and running sums, on rank 0; None on the others."""
-        mine = {"rng": backend.get_rng_state(), "sums": dict(trainer._sums)}
+        mine = {"rng": backend.get_rng_state(), "sums": {k: trainer._sums[k] for k in _SUMS}}
         gathered = self.world.gather(mine)
         if not self.is_root:
             return None

@@ -107,7 +107,7 @@ def _check(name, arr, analytic, J, eps, atol, rtol, max_checks, rng):
     a = B.to_host(analytic).reshape(-1)[idx]
     n = np.empty(len(idx))
     for k, i in enumerate(idx.tolist()):
-        old = flat[i]
+        old = flat[i].item()  # a Python float: on CuPy flat[i] is a view that the next line would change
         flat[i] = old + eps
         jp = J()
         flat[i] = old - eps

@@ -67,9 +67,9 @@ class _BatchNorm(Module):
     def _update_running(self, mean, var, m):
         self.num_batches_tracked = self.num_batches_tracked + 1
         mom = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
-        unbiased = var * (m / (m - 1))
-        self.running_mean = ((1 - mom) * self.running_mean + mom * mean).astype(self.running_mean.dtype)
-        self.running_var = ((1 - mom) * self.running_var + mom * unbiased).astype(self.running_var.dtype)
+        self.running_mean, self.running_var = Fn.running_stats_update(
+            self.running_mean, self.running_var, mean, var, mom, m
+        )
 
     def backward(self, dy):
         dx, dgamma, dbeta = Fn.batch_norm_backward(dy, self._saved())

@@ -26,6 +26,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
+from ..io import load_json, save_json
+
 FORMAT = "glassnet-run/1"
 """The ``format`` entry of every ``config.json`` this version writes."""
 
@@ -62,6 +65,7 @@ class TrainConfig:
         val_split: fraction of the training split held out (seeded) for validation; 0: none.
         early_stopping: patience in epochs (0: off), on ``monitor`` (``val_loss`` or ``val_acc``).
         seed: seeds initialisation, the validation split, the batch order and dropout.
+        checkpoint_every: also checkpoint every this many steps inside an epoch (0: at epoch ends only).
         sync_bn: under MPI, batch norms use the statistics of the global batch over all ranks
             (:class:`glassnet.distributed.SyncBatchNorm`); default False: each rank's own (as PyTorch DDP).
 
@@ -90,6 +94,7 @@ class TrainConfig:
     early_stopping: int = 0
     monitor: str = "val_loss"
     seed: int = 0
+    checkpoint_every: int = 0
     sync_bn: bool = False
     world_size: int = 1
     num_classes: int | None = None
@@ -126,7 +131,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "lr_step", "world_size"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 bad(name, "a positive int")
-        for name in ("early_stopping", "seed"):
+        for name in ("early_stopping", "seed", "checkpoint_every"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 0:
                 bad(name, "a non-negative int")
         if not is_num(self.lr) or self.lr <= 0:
@@ -171,8 +176,6 @@ class TrainConfig:
         The normalisation is the known constant of the data set (:data:`NORMALIZATION`),
         else the per-channel mean and std of ``train_set``'s pixels scaled to [0, 1].
         """
-        import numpy as np
-
         images = train_set.images
         self.num_classes = len(train_set.classes)
         self.input_shape = [int(s) for s in images.shape[1:]]
@@ -221,13 +224,9 @@ class TrainConfig:
 
     def save(self, path) -> None:
         """Write ``config.json`` atomically (:func:`glassnet.io.save_json`)."""
-        from ..io import save_json
-
         save_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path) -> TrainConfig:
         """Read a ``config.json``; a missing, corrupt or invalid file raises an error naming it."""
-        from ..io import load_json
-
         return cls.from_dict(load_json(path), source=os.fspath(path))

@@ -1,25 +1,30 @@
-"""A training run from a :class:`TrainConfig`: data, model, optimizer, the fit loop, and the run directory.
+"""A training run from a :class:`TrainConfig`: data, model, optimizer, the fit loop, into a run directory.
 
-``fit(config)`` is what ``glassnet train`` does; it writes a run directory::
+``fit(config)`` is what ``glassnet train`` does. The run directory's files,
+its lock and its promises belong to :mod:`glassnet.runs`; this module decides
+*when* each is written:
 
-    RUN_DIR/
-      config.json         the resolved TrainConfig (written first)
-      history.json        {"epochs": [{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}]}
-                          rewritten after every epoch
-      checkpoint/         for resume: see glassnet.train.checkpoint (after every epoch and on Ctrl-C)
-      model.safetensors   the final weights, PyTorch key names (written when training ends)
-      curves.png          loss and accuracy per epoch
-      metrics.json        test-split evaluation (also what ``glassnet evaluate`` writes)
+1. nothing is created before the data set and model have loaded and been
+   checked against each other;
+2. the directory is locked (one writer), ``config.json`` is written;
+3. ``history.json`` after every epoch, a checkpoint after every epoch (and
+   every ``checkpoint_every`` steps, and on Ctrl-C);
+4. ``model.safetensors`` and ``metrics.json`` when training ends.
 
-Every file is written atomically; nothing is created before the data set and
-model have loaded and been checked against each other.
+``curves.png`` is drawn by the command line (:func:`glassnet.viz.write_curves`),
+which sits above both ``train`` and ``viz``.
+
+Killed at any moment, a run can be continued: :func:`resume` continues from
+the last checkpoint, or, when it died before its first one, starts it again
+from its ``config.json``; :func:`fit` into the same directory starts over.
+Each says which in its log.
 
 Under ``mpirun -n N`` (see :mod:`glassnet.distributed`) every rank runs
 :func:`fit` / :func:`resume`: each trains on its shard of every global batch,
-rank 0 alone writes the run directory and prints, ``config.json`` records
-``world_size``. Errors that every rank meets alike (a bad option, a missing
-file) are reported once; an error on some ranks only aborts the job, naming
-the rank and the cause.
+rank 0 alone locks and writes the run directory and prints, ``config.json``
+records ``world_size``. Errors that every rank meets alike (a bad option, a
+missing file) are reported once; an error on some ranks only aborts the job,
+naming the rank and the cause.
 """
 
 from __future__ import annotations
@@ -29,18 +34,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .. import backend
-from .checkpoint import CheckpointError
+from .. import backend, optim, runs
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
+from ..data import ArrayDataset, Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip, get_dataset
+from ..models import get_model
+from ..nn.loss import CrossEntropyLoss
+from ..nn.module import no_grad
+from ..optim.lr_scheduler import CosineAnnealingLR, OneCycleLR, StepLR
+from ..runs import CHECKPOINT_DIR, EVAL_BATCH, CheckpointError, RunError
+from .callbacks import EarlyStopping
 from .config import TrainConfig
-
-CHECKPOINT_DIR = "checkpoint"
-EVAL_BATCH = 500
-
-
-class RunError(ValueError):
-    """A run directory or a run's inputs that cannot be used: the message says what to do."""
+from .metrics import confusion_matrix, evaluate, per_class_accuracy
+from .trainer import Trainer
 
 
 @dataclass
@@ -62,8 +67,6 @@ def load_data(config: TrainConfig):
     Resolves ``config`` (classes, input shape, normalisation) from the training split
     before it is split, if it is not resolved yet.
     """
-    from ..data import ArrayDataset, get_dataset
-
     root = config.data_root
     train = get_dataset(config.dataset, root=root, train=True)
     test = get_dataset(config.dataset, root=root, train=False)
@@ -89,8 +92,6 @@ def load_data(config: TrainConfig):
 def transform(config: TrainConfig, train: bool = False):
     """The batch transform: per-channel normalisation with the config's mean/std, after
     the config's augmentation when ``train`` (pixels in [0, 1], padding value 0 = black)."""
-    from ..data import Compose, Normalize, RandomCrop, RandomHorizontalFlip
-
     norm = Normalize(config.mean, config.std)
     size = tuple(config.input_shape[1:])
     if not train or config.augment == "none":
@@ -102,9 +103,6 @@ def transform(config: TrainConfig, train: bool = False):
 
 def build_model(config: TrainConfig):
     """The (untrained) model of a resolved config; checked to map its input shape to ``num_classes`` logits."""
-    from ..models import get_model
-    from ..nn.module import no_grad
-
     try:
         model = get_model(config.model, num_classes=config.num_classes, **config.model_args)
     except TypeError as e:  # an argument the builder does not take
@@ -131,9 +129,6 @@ def build_model(config: TrainConfig):
 
 def build_optimizer(config: TrainConfig, model, steps_per_epoch: int):
     """(optimizer, scheduler or None, scheduler interval) as the config says."""
-    from .. import optim
-    from ..optim.lr_scheduler import CosineAnnealingLR, OneCycleLR, StepLR
-
     params, lr, wd = list(model.parameters()), config.lr, config.weight_decay
     if config.optimizer == "adam":
         opt = optim.Adam(params, lr=lr, weight_decay=wd)
@@ -170,12 +165,18 @@ def _world():
     return comm.init() if comm.launched() else None
 
 
+def _guarded(trainer):
+    """Under MPI, an exception on one rank prints ``rank R: cause`` and aborts every rank (no rank left waiting)."""
+    if trainer.parallel is None:
+        return contextlib.nullcontext()
+    from ..distributed.comm import guard
+    from .trainer import TrainingInterrupted
+
+    return guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
+
+
 def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), world=None):
     """Everything but the run directory's files: data, model, optimizer, loaders, trainer (a rank's, under MPI)."""
-    from ..data import DataLoader
-    from .callbacks import EarlyStopping
-    from .trainer import Trainer
-
     backend.manual_seed(config.seed)
     train, val, test = load_data(config)
     norm = transform(config)
@@ -194,7 +195,8 @@ def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), worl
     opt, sched, interval = build_optimizer(config, model, len(train_loader))
     stopper = EarlyStopping(config.early_stopping, config.monitor) if config.early_stopping else None
     trainer = Trainer(model, opt, train_loader, val_loader=val_loader, epochs=config.epochs, scheduler=sched,
-                      scheduler_interval=interval, early_stopping=stopper, checkpoint_dir=run_dir / CHECKPOINT_DIR,
+                      scheduler_interval=interval, early_stopping=stopper,
+                      checkpoint_dir=run_dir / CHECKPOINT_DIR, checkpoint_every=config.checkpoint_every,
                       callbacks=[_HistoryWriter(run_dir), *callbacks] if root else list(callbacks),
                       progress=progress if root else False, log=log if root else None, parallel=parallel)
     return trainer, test
@@ -211,141 +213,174 @@ class _HistoryWriter:
 
 
 def write_history(run_dir: Path, trainer) -> None:
-    from ..io import save_json
-
     es = trainer.early_stopping
-    save_json(run_dir / "history.json", {
+    runs.write_history(run_dir, {
         "epochs": trainer.history, "completed": trainer.epoch >= trainer.epochs or trainer.stopped_early,
         "stopped_early": trainer.stopped_early, "best_epoch": es.best_epoch if es is not None else None,
     })
 
 
-def _check_new_run_dir(run_dir: Path) -> None:
+def _check_new_run_dir(run_dir: Path) -> str | None:
+    """None for a new (or bare) directory, ``"restart"`` for a run killed before its first checkpoint;
+    :class:`RunError` for anything else."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir}: exists and is not a directory; choose another --out")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        what = "a run" if (run_dir / "config.json").exists() else "files"
-        raise RunError(f"{run_dir}: already holds {what}; choose another --out, or resume it "
-                       f"(glassnet train --resume {run_dir})")
+    if runs.is_bare(run_dir):
+        return None
+    if runs.never_checkpointed(run_dir):
+        return "restart"
+    what = "a run" if (run_dir / runs.CONFIG).exists() else "files"
+    raise RunError(f"{run_dir}: already holds {what}; choose another --out, or resume it "
+                   f"(glassnet train --resume {run_dir})")
+
+
+def _start_over(run_dir: Path) -> None:
+    """Remove what a run killed before its first checkpoint left (config, history, metrics, curves)."""
+    for name in (runs.CONFIG, runs.HISTORY, runs.TIMING, runs.METRICS, runs.CURVES):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | None = None, log=None,
         callbacks=()) -> RunResult:
-    """Train as ``config`` says (default: :class:`TrainConfig()`) into a new ``run_dir``; evaluate on the test split.
+    """Train as ``config`` says (default: :class:`TrainConfig()`) into ``run_dir``; evaluate on the test split.
 
-    ``run_dir`` defaults to :func:`default_run_dir`; it must not exist or be
-    empty. ``log`` (e.g. ``print``) receives one line per epoch; ``callbacks`` are
-    handed to the :class:`~glassnet.train.trainer.Trainer`. Raises
-    :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C, after
-    saving a checkpoint that :func:`resume` continues from.
+    ``run_dir`` defaults to :func:`default_run_dir`; it must not exist, be
+    empty, or hold a run killed before its first checkpoint (started over,
+    as the log says). ``log`` (e.g. ``print``) receives one line per epoch;
+    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`.
+    Raises :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C,
+    after saving a checkpoint that :func:`resume` continues from, and
+    :class:`RunError` when another process writes ``run_dir``.
     """
     from ..distributed.comm import together
 
     config = TrainConfig() if config is None else config
     world = _world()
-    with together(world):
+    with together(world):  # under MPI: every rank alike, or one error reported once
         if world is not None:
             config.world_size = world.size
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
         if world is not None:
-            run_dir = Path(world.bcast(str(run_dir)))
+            run_dir = Path(world.bcast(str(run_dir)))  # rank 0's timestamp
         _check_new_run_dir(run_dir)
         trainer, test = _setup(config, run_dir, progress, log, callbacks, world)  # may fail: nothing written yet
     with _guarded(trainer):
-        if world is not None and world.rank != 0:  # rank 0 alone writes the run directory
+        if world is not None and world.rank != 0:  # rank 0 alone locks and writes the run directory
             return _train_and_finish(config, run_dir, trainer, test)
         created = not run_dir.exists()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / "config.json")
+        lock = runs.open_for_writing(run_dir, "glassnet train")
+        _log_takeover(lock, log)
         try:
-            return _train_and_finish(config, run_dir, trainer, test)
-        except Exception:
-            if not (run_dir / CHECKPOINT_DIR / "state.json").exists():  # failed in epoch 1: leave no trace
-                for name in ("config.json", "history.json"):
-                    (run_dir / name).unlink(missing_ok=True)
-                if created and not any(run_dir.iterdir()):
-                    run_dir.rmdir()
-            raise
+            if _check_new_run_dir(run_dir) == "restart":  # checked again under the lock
+                _start_over(run_dir)
+                if log is not None:
+                    log(f"{run_dir} held a run stopped before its first checkpoint: starting over in it")
+            runs.write_config(run_dir, config.to_dict())
+            try:
+                return _train_and_finish(config, run_dir, trainer, test)
+            except Exception:
+                if not runs.has_checkpoint(run_dir):  # failed in epoch 1: leave no trace
+                    _start_over(run_dir)
+                    lock.release()
+                    if created and runs.is_bare(run_dir):
+                        for p in run_dir.iterdir():
+                            p.unlink()
+                        run_dir.rmdir()
+                raise
+        finally:
+            lock.release()
+
+
+def _log_takeover(lock, log) -> None:
+    if lock.took_over is not None and log is not None:
+        log(f"{lock.run_dir}: took over the lock of pid {lock.took_over.get('pid')} (no longer running)")
 
 
 def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
-    """Continue the run in ``run_dir`` from its checkpoint with its own ``config.json``; finish as :func:`fit`."""
-    from ..distributed.comm import together
+    """Continue the run in ``run_dir`` with its own ``config.json``; finish as :func:`fit`.
 
+    From its last checkpoint; a run that stopped before its first checkpoint
+    starts again from epoch 1 (the log says which).
+    """
     run_dir = Path(run_dir)
     world = _world()
-    with together(world):
-        config = _load_config(run_dir)
-        ckpt = run_dir / CHECKPOINT_DIR
-        if not (ckpt / "state.json").is_file():
-            raise RunError(f"{run_dir}: no checkpoint to resume from ({ckpt / 'state.json'} is missing)")
-        trained_by = config.world_size
-        config.world_size = world.size if world is not None else 1
-        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)
-        state = trainer.load_checkpoint()
-    with _guarded(trainer):
-        return _resume_rank(config, run_dir, trainer, test, trained_by, state, log, world)
-
-
-def _resume_rank(config, run_dir, trainer, test, trained_by, state, log, world):
-    if world is None or world.rank == 0:
-        if config.world_size != trained_by:  # config.json records the world size of the latest start
-            config.save(run_dir / "config.json")
+    if world is not None:
+        return _resume_ranks(run_dir, world, progress, log, callbacks)
+    config = load_config(run_dir)
+    trainer, test = _setup(config, run_dir, progress, log, callbacks)
+    with runs.open_for_writing(run_dir, "glassnet train --resume") as lock:
+        _log_takeover(lock, log)
+        if runs.has_checkpoint(run_dir):
+            trainer.load_checkpoint()
+            where = f"at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}"
+        elif not runs.never_checkpointed(run_dir):
+            raise RunError(f"{run_dir}: no checkpoint to resume from ({runs.checkpoint_dir(run_dir) / 'state.json'} "
+                           f"is missing, and the run has its {runs.WEIGHTS})")
+        else:
+            _start_over(run_dir)
+            runs.write_config(run_dir, config.to_dict())
+            where = "from its config.json, epoch 1 (it stopped before its first checkpoint)"
         if log is not None:
-            ranks = state.get("world_size", trained_by)
-            more = f" with {config.world_size} ranks (checkpoint written by {ranks})" if ranks != config.world_size \
-                else ""
-            log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.step} of "
-                f"{len(trainer.train_loader)}{more}")
-    return _train_and_finish(config, run_dir, trainer, test)
+            log(f"resuming {run_dir} {where}")
+        return _train_and_finish(config, run_dir, trainer, test)
 
 
-def _guarded(trainer):
-    """Under MPI, an exception on one rank prints ``rank R: cause`` and aborts every rank (no rank left waiting)."""
-    if trainer.parallel is None:
-        return contextlib.nullcontext()
-    from ..distributed.comm import guard
-    from .trainer import TrainingInterrupted
+def _resume_ranks(run_dir: Path, world, progress, log, callbacks) -> RunResult:
+    """:func:`resume` as one rank of N: rank 0 locks and decides, every rank reads the checkpoint."""
+    from ..distributed.comm import together
 
-    return guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
+    root = world.rank == 0
+    with together(world):
+        config = load_config(run_dir)
+        trained_by, config.world_size = config.world_size, world.size
+        if not runs.has_checkpoint(run_dir) and not runs.never_checkpointed(run_dir):
+            raise RunError(f"{run_dir}: no checkpoint to resume from ({runs.checkpoint_dir(run_dir) / 'state.json'} "
+                           f"is missing, and the run has its {runs.WEIGHTS})")
+        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)
+    with _guarded(trainer):
+        lock = runs.open_for_writing(run_dir, "glassnet train --resume") if root else contextlib.nullcontext()
+        with lock:
+            if world.bcast(runs.has_checkpoint(run_dir) if root else None):  # rank 0 decides, under its lock
+                state = trainer.load_checkpoint()
+                where = f"at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}"
+                ranks = state.get("world_size", trained_by)
+                if ranks != world.size:
+                    where += f" with {world.size} ranks (checkpoint written by {ranks})"
+                if root and trained_by != world.size:  # config.json records the world size of the latest start
+                    runs.write_config(run_dir, config.to_dict())
+            else:
+                if root:
+                    _start_over(run_dir)
+                    runs.write_config(run_dir, config.to_dict())
+                where = "from its config.json, epoch 1 (it stopped before its first checkpoint)"
+            if root:
+                _log_takeover(lock, log)
+                if log is not None:
+                    log(f"resuming {run_dir} {where}")
+            return _train_and_finish(config, run_dir, trainer, test)
 
 
 def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
-    from ..io import save_json, save_weights
-
-    root = trainer.parallel is None or trainer.parallel.is_root
+    root = trainer.parallel is None or trainer.parallel.is_root  # under MPI, rank 0 alone writes
     start = time.perf_counter()
     try:
         trainer.fit()
     except KeyboardInterrupt:
         if root:
             write_history(run_dir, trainer)
-            if trainer.history:
-                write_curves(run_dir)
         raise
     if root:
         write_history(run_dir, trainer)
-        save_weights(run_dir / "model.safetensors", trainer.model.state_dict(),
-                     metadata={"model": config.model, "epochs": str(trainer.epoch)})
-        write_curves(run_dir)
+        runs.write_weights(run_dir, trainer.model.state_dict(),
+                           metadata={"model": config.model, "epochs": str(trainer.epoch)})
     metrics = evaluate_split(trainer.model, config, test, "test", parallel=trainer.parallel)
     if root:
-        save_json(run_dir / "metrics.json", metrics)
+        runs.write_metrics(run_dir, metrics)
     if trainer.log is not None:
         trainer.log(f"test accuracy: {metrics['accuracy']:.2%} ({metrics['n']} {config.dataset} test images)")
         trainer.log(f"run saved to {run_dir}")
     return RunResult(run_dir, config, trainer.history, metrics, trainer.stopped_early,
                      time.perf_counter() - start)
-
-
-def write_curves(run_dir: Path) -> Path:
-    """Draw ``history.json`` to ``curves.png`` with :func:`glassnet.viz.curves` (the one curves picture)."""
-    from .. import viz
-    from ..io import load_json
-
-    path = Path(run_dir) / "curves.png"
-    viz.save(viz.curves(load_json(Path(run_dir) / "history.json")), path)
-    return path
 
 
 def evaluate_split(model, config: TrainConfig, dataset, split: str, parallel=None) -> dict:
@@ -354,10 +389,6 @@ def evaluate_split(model, config: TrainConfig, dataset, split: str, parallel=Non
     With ``parallel`` (a :class:`glassnet.distributed.DataParallel`) the batches are split over the ranks
     and gathered; every rank gets the one-process result.
     """
-    from ..data import DataLoader
-    from ..nn.loss import CrossEntropyLoss
-    from .metrics import confusion_matrix, evaluate, per_class_accuracy
-
     loader = DataLoader(dataset, batch_size=EVAL_BATCH, transform=transform(config))
     r = (parallel.evaluate if parallel is not None else evaluate)(model, loader, CrossEntropyLoss())
     cm = confusion_matrix(r["targets"], r["pred"], config.num_classes)
@@ -367,48 +398,43 @@ def evaluate_split(model, config: TrainConfig, dataset, split: str, parallel=Non
 
 
 # ---------------------------------------------------------------------------- reading a run
-def _load_config(run_dir: Path) -> TrainConfig:
-    from ..io import GlassnetIOError
-
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run directory")
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise RunError(f"{run_dir}: not a run directory (no config.json); train one with: glassnet train --out DIR")
+def load_config(run_dir) -> TrainConfig:
+    """The resolved :class:`TrainConfig` of ``RUN_DIR/config.json``; :class:`RunError` naming the problem."""
+    run_dir = Path(run_dir)
+    data = runs.read_config(run_dir)
     try:
-        config = TrainConfig.load(path)
-    except GlassnetIOError as e:
+        config = TrainConfig.from_dict(data, source=str(run_dir / runs.CONFIG))
+    except ValueError as e:
         raise RunError(str(e)) from None
     if not config.resolved:
-        raise RunError(f"{path}: lacks the data-set entries (num_classes, input_shape, class_names, mean, std)")
+        raise RunError(f"{run_dir / runs.CONFIG}: lacks the data-set entries (num_classes, input_shape, "
+                       "class_names, mean, std)")
     return config
 
 
-def load_run(run_dir) -> tuple:
+_load_config = load_config  # the former private name
+
+
+def load_run(run_dir, allow_nonfinite: bool = False) -> tuple:
     """``(model, config)`` of a finished run: the model in evaluation mode with its trained weights.
 
     ``config`` is the run's :class:`TrainConfig` (also readable as a mapping:
     ``config["mean"]``, ``dict(config)``). A directory without weights, or
-    with weights that are corrupt or do not fit the model, raises
-    :class:`RunError` naming the file and what to do.
+    with weights that are corrupt, damaged (digest), non-finite (unless
+    ``allow_nonfinite``) or do not fit the model, raises :class:`RunError`
+    naming the file and what to do.
     """
-    from ..io import GlassnetIOError, load_model_weights
-
     run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    weights = run_dir / "model.safetensors"
-    if not weights.is_file():
-        hint = (f"resume it with: glassnet train --resume {run_dir}" if (run_dir / CHECKPOINT_DIR / "state.json")
-                .is_file() else "train it first with: glassnet train --out DIR")
-        raise RunError(f"{run_dir}: no model.safetensors (training did not finish); {hint}")
+    config = load_config(run_dir)
+    state = runs.read_weights(run_dir, allow_nonfinite=allow_nonfinite)
     model = build_model(config)
     try:
-        load_model_weights(model, weights)
-    except GlassnetIOError as e:
-        raise RunError(str(e)) from None
+        model.load_state_dict(state)
+    except (KeyError, ValueError) as e:
+        raise RunError(f"{run_dir / runs.WEIGHTS}: weights do not fit {type(model).__name__}: {e}") from None
     model.eval()
     return model, config
 
 
-__all__ = ["fit", "resume", "load_run", "RunResult", "RunError", "CheckpointError", "load_data", "build_model",
-           "build_optimizer", "evaluate_split", "default_run_dir", "write_curves"]
+__all__ = ["fit", "resume", "load_run", "load_config", "RunResult", "RunError", "CheckpointError", "load_data",
+           "build_model", "build_optimizer", "evaluate_split", "default_run_dir"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ... import backend as B
-from .dispatch import note, use_fast
+from .cuda import activation as cuda
+from .dispatch import note, use_cuda, use_fast
 from .fast import activation as fast
 
 
@@ -59,6 +60,9 @@ def relu_backward(dA, saved: ActivationSaved):
     if use_fast(dA, A) and A.ndim and A.shape == dA.shape:
         note("relu_backward", "fast")
         return fast.relu_backward(dA, A)
+    if use_cuda(dA, A) and A.shape == dA.shape:
+        note("relu_backward", "cuda")
+        return cuda.relu_backward(dA, A)
     note("relu_backward", "reference")
     return dA * (A > 0)
 

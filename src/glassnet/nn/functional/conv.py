@@ -32,8 +32,10 @@ product, and dX as the full convolution of the dilated dZ; it runs on any
 array namespace (NumPy, CuPy, SymPy objects). The **fast path**
 (:mod:`.fast.conv`, NumPy float32/float64) forms exactly the same sums chunk
 by chunk in cache-sized buffers, on several threads; for a stride > 1 it
-skips the zeros that the dilation of dZ inserts (col2im). Both save the same
-:class:`ConvSaved`; tests/nn/test_fast_paths.py compares the two.
+skips the zeros that the dilation of dZ inserts (col2im). On the GPU
+(:mod:`.cuda.conv`, CuPy) im2col and col2im are one kernel each around a
+batched matrix product. All save the same :class:`ConvSaved`;
+tests/nn/test_fast_paths.py and tests/gpu compare them with the reference.
 
 The lecture's worked example (3x3 X, 2x2 F, stride 1, no padding)::
 
@@ -58,7 +60,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ... import backend as B
-from .dispatch import note, use_fast
+from .cuda import conv as cuda
+from .dispatch import note, use_cuda, use_fast
 from .fast import conv as fast
 from .geometry import Window2d, pair, quad
 from .im2col import im2col, pad2d
@@ -98,6 +101,9 @@ def conv2d_forward(X, F, b, stride=1, padding=0, dilation=1, *, window: Window2d
     if use_fast(X, F, b) and min(w.pads) >= 0 and X.shape[0] > 0:
         note("conv2d_forward", "fast")
         return fast.forward(X, F, b, w.stride, w.pads, w.dilation), saved
+    if use_cuda(X, F, b) and min(w.pads) >= 0 and X.shape[0] > 0:
+        note("conv2d_forward", "cuda")
+        return cuda.forward(X, F, b, w), saved
     note("conv2d_forward", "reference")
     return conv2d_forward_reference(X, F, b, window=w)[0], saved
 
@@ -115,6 +121,9 @@ def conv2d_backward(dZ, saved: ConvSaved):
     if use_fast(dZ, X, F) and min(w.pads) >= 0 and X.shape[0] > 0:
         note("conv2d_backward", "fast")
         return fast.backward(dZ, X, F, has_bias, w.stride, w.pads, w.dilation, need_dX)
+    if use_cuda(dZ, X, F) and min(w.pads) >= 0 and X.shape[0] > 0:
+        note("conv2d_backward", "cuda")
+        return cuda.backward(dZ, X, F, has_bias, w, need_dX)
     note("conv2d_backward", "reference")
     return conv2d_backward_reference(dZ, saved)
 

@@ -32,7 +32,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ... import backend as B
-from .dispatch import note, use_fast
+from .cuda import norm as cuda
+from .dispatch import note, use_cuda, use_fast
 from .fast import norm as fast
 
 
@@ -67,11 +68,19 @@ def _fast(X, gamma, beta, axes):
     return use_fast(X, gamma, beta) and fast.applies(X, axes)
 
 
+def _cuda(X, gamma, beta, axes):
+    return use_cuda(X, gamma, beta) and X.ndim >= 3 and tuple(axes) == (0, *range(2, X.ndim)) and X.size > 0
+
+
 def batch_norm_train(X, gamma, beta, axes, eps):
     """Normalise with the batch statistics. Returns Y, a :class:`BatchNormSaved`, (mean, biased var)."""
     if _fast(X, gamma, beta, axes):
         note("batch_norm_train", "fast")
         Y, Xc, mu, var, inv_std = fast.train(X, gamma, beta, eps)
+        return Y, BatchNormSaved(Xc, None, inv_std, gamma, tuple(axes)), (mu, var)
+    if _cuda(X, gamma, beta, axes):
+        note("batch_norm_train", "cuda")
+        Y, Xc, mu, var, inv_std = cuda.train(X, gamma, beta, eps)
         return Y, BatchNormSaved(Xc, None, inv_std, gamma, tuple(axes)), (mu, var)
     note("batch_norm_train", "reference")
     xp = B.get_array_module(X)
@@ -91,6 +100,10 @@ def batch_norm_eval(X, gamma, beta, running_mean, running_var, axes, eps):
         note("batch_norm_eval", "fast")
         Y, inv_std = fast.evaluate(X, gamma, beta, running_mean, running_var, eps)
         return Y, BatchNormSaved(X, running_mean, inv_std, gamma, tuple(axes))
+    if _cuda(X, gamma, beta, axes):
+        note("batch_norm_eval", "cuda")
+        Y, inv_std = cuda.evaluate(X, gamma, beta, running_mean, running_var, eps)
+        return Y, BatchNormSaved(X, running_mean, inv_std, gamma, tuple(axes))
     note("batch_norm_eval", "reference")
     xp = B.get_array_module(X)
     shape = _shape(X, axes)
@@ -106,6 +119,9 @@ def batch_norm_backward(dY, saved: BatchNormSaved):
     if _fast(dY, x, gamma, axes):
         note("batch_norm_backward", "fast")
         return fast.backward(dY, x, mean, inv_std, gamma)
+    if mean is None and _cuda(dY, x, gamma, axes):
+        note("batch_norm_backward", "cuda")
+        return cuda.backward(dY, x, inv_std, gamma)
     note("batch_norm_backward", "reference")
     shape = _shape(dY, axes)
     inv = inv_std.reshape(shape)
@@ -118,6 +134,21 @@ def batch_norm_backward(dY, saved: BatchNormSaved):
     m = dY.size // dbeta.size
     dX = g * (dY - (dbeta / m).reshape(shape) - X_hat * (dgamma / m).reshape(shape))
     return dX, dgamma, dbeta
+
+
+def running_stats_update(running_mean, running_var, mean, var, momentum, m):
+    """The running statistics after a training batch of m values per channel; returns (running_mean, running_var).
+
+    running_mean = (1 - momentum) running_mean + momentum mean
+    running_var = (1 - momentum) running_var + momentum var m/(m - 1)   (the unbiased variance, as PyTorch)
+    """
+    if use_cuda(running_mean, running_var):  # in place, one kernel
+        cuda.update_running(running_mean, running_var, mean, var, momentum, m)
+        return running_mean, running_var
+    unbiased = var * (m / (m - 1))
+    new_mean = ((1 - momentum) * running_mean + momentum * mean).astype(running_mean.dtype)
+    new_var = ((1 - momentum) * running_var + momentum * unbiased).astype(running_var.dtype)
+    return new_mean, new_var
 
 
 # ------------------------------------------------------------------------------------------- local response norm

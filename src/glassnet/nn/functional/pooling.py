@@ -40,7 +40,8 @@ import math
 from typing import Any, NamedTuple
 
 from ... import backend as B
-from .dispatch import note, use_fast
+from .cuda import pooling as cuda
+from .dispatch import note, use_cuda, use_fast
 from .fast import pooling as fast
 from .geometry import Window2d, axis_out, pool_window
 from .im2col import pad2d, windows
@@ -102,12 +103,19 @@ def max_pool2d_forward(X, kernel=None, stride=None, padding=0, ceil_mode=False, 
         if not xp.isnan(Y).any():  # a NaN takes the reference's rule (the first NaN is the max)
             note("max_pool2d_forward", "fast")
             return Y, MaxPoolSaved(arg, X.shape, w)
+    elif use_cuda(X):
+        note("max_pool2d_forward", "cuda")
+        Y, arg = cuda.max_forward(X, w)
+        return Y, MaxPoolSaved(arg, X.shape, w)
     note("max_pool2d_forward", "reference")
     return max_pool2d_forward_reference(X, window=w)
 
 
 def max_pool2d_backward(dY, saved: MaxPoolSaved):
     """dX: each dY[n,c,y,x] goes to the input position that was the window's max."""
+    if use_cuda(dY) and str(saved.arg.dtype) == "int32":  # the argmax of the CUDA forward
+        note("max_pool2d_backward", "cuda")
+        return cuda.max_backward(dY, saved.arg, saved.x_shape, saved.window)
     if not use_fast(dY):
         note("max_pool2d_backward", "reference")
         return max_pool2d_backward_reference(dY, saved)
