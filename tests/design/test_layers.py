@@ -36,7 +36,8 @@ LAYERS = [  # bottom to top: a package imports only from the layers below its ow
     {"nn"},
     {"io", "data", "optim", "models", "inspect", "explain"},
     {"onnx", "runs"},
-    {"train", "distributed"},
+    {"distributed"},  # below train: the Trainer's hook point and train.run call into it
+    {"train"},
     {"viz"},
     {"explore"},
     {"cli"},

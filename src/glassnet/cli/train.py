@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .. import runs, viz
 from ..data import DatasetNotFoundError, DownloadError, get_dataset
+from ..distributed import DistributedError, comm
+from ..distributed.launch import launch, run_rank
 from ..explore.epochs import KeepEpochWeights
 from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
 from ..train.run import default_run_dir, fit, resume
@@ -109,20 +111,14 @@ def build_config(args):
 
 
 def run(args) -> int:
-    from ..distributed import comm
-
     if args.nproc is not None:
         return _launch(args)
     if comm.launched():  # one rank of `mpirun -n N glassnet train ...`
-        from ..distributed.launch import run_rank
-
         return run_rank(lambda: _run_warned(args), check=lambda: _check_args(args))
     return _run_warned(args)
 
 
 def _launch(args) -> int:
-    from ..distributed import DistributedError
-    from ..distributed.launch import launch
 
     if args.nproc < 1:
         raise CLIError(f"--nproc must be a positive int, got {args.nproc}")
@@ -170,8 +166,6 @@ def _run(args) -> int:
 
     def log(line):
         print(line, flush=True)
-
-    from ..distributed import comm
 
     root = comm.is_root()  # under MPI, rank 0 alone writes (epoch weights and curves too)
     callbacks = _epoch_callbacks(args) if root else (lambda run_dir: ())

@@ -29,6 +29,8 @@ import traceback
 
 import numpy as np
 
+from .. import _threads
+
 LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE")
 """Environment variables by which MPI launchers (Open MPI's mpirun, Hydra, PMIx) tell a process it is one of many."""
 
@@ -131,8 +133,6 @@ def init():
         raise DistributedError(f"this process was started by mpirun but mpi4py is missing: {INSTALL_HINT}") from None
     _world = _MPI(MPI.COMM_WORLD, MPI)
     if not os.environ.get("GLASSNET_NUM_THREADS"):
-        from .. import _threads
-
         local = int(os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or os.environ.get("MPI_LOCALNRANKS") or _world.size)
         _threads.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, local)))
     return _world

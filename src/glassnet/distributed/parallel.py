@@ -35,6 +35,7 @@ import threading
 import numpy as np
 
 from .. import backend
+from ..nn.module import no_grad
 from . import comm
 from .reduce import BUCKET_MB, GradientReducer, broadcast_buffers, broadcast_parameters
 from .sampler import StridedLoader
@@ -91,9 +92,6 @@ class DataParallel:
         Per-batch results are gathered and summed in batch order, so loss,
         accuracy and predictions equal a one-process evaluation bit for bit.
         """
-        from ..nn.module import no_grad
-        from ..train.metrics import accuracy
-
         broadcast_buffers(model)
         flags = [(m, m.training) for m in model.modules()]
         model.eval()
@@ -114,8 +112,9 @@ class DataParallel:
         t = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)
         pred = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, np.int64)
         n = len(t)
-        return {"loss": total / n if loss_fn is not None and n else None, "acc": accuracy(pred, t), "targets": t,
-                "pred": pred, "n": n}
+        acc = float(np.mean(pred == t)) if n else float("nan")  # as glassnet.train.metrics.accuracy
+        return {"loss": total / n if loss_fn is not None and n else None, "acc": acc, "targets": t, "pred": pred,
+                "n": n}
 
     # ------------------------------------------------------------------ checkpoints
     def checkpoint_state(self, trainer, state: dict) -> dict | None:

@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.transforms import Transform
+from . import comm
+
 
 def shard_bounds(b: int, n_ranks: int, rank: int) -> tuple[int, int]:
     """``(start, stop)`` of ``rank``'s shard of a batch of ``b`` items: contiguous, the first ``b % n_ranks`` longer."""
@@ -60,8 +63,6 @@ class DistributedSampler:
 
     def __init__(self, n: int, batch_size: int, *, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False):
-        from . import comm
-
         self.n, self.batch_size = int(n), int(batch_size)
         if self.batch_size < 1:
             raise ValueError(f"DistributedSampler: batch_size must be positive, got {batch_size!r}")
@@ -141,8 +142,6 @@ class ShardedLoader:
     """
 
     def __init__(self, loader, num_replicas: int | None = None, rank: int | None = None):
-        from . import comm
-
         self.loader = loader
         self.num_replicas = comm.world_size() if num_replicas is None else int(num_replicas)
         self.rank = comm.rank() if rank is None else int(rank)
@@ -202,8 +201,6 @@ class ShardedLoader:
 
 def load_batch(loader, idx, rng) -> np.ndarray:
     """The images ``idx`` as ``loader`` makes a batch of them: scaled to [0, 1] when uint8, cast, transformed."""
-    from ..data.transforms import Transform
-
     raw = loader.dataset.images[idx]
     x = np.divide(raw, 255, dtype=loader.dtype) if raw.dtype == np.uint8 else raw.astype(loader.dtype)
     t = loader.transform
@@ -221,8 +218,6 @@ class StridedLoader:
     """
 
     def __init__(self, loader, num_replicas: int | None = None, rank: int | None = None):
-        from . import comm
-
         if loader.shuffle:
             raise ValueError("StridedLoader: an evaluation loader must not shuffle")
         self.loader = loader

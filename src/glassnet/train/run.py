@@ -37,6 +37,7 @@ from pathlib import Path
 from .. import backend, optim, runs
 from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..data import ArrayDataset, Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip, get_dataset
+from ..distributed import DataParallel, ShardedLoader, comm, convert_sync_batchnorm
 from ..models import get_model
 from ..nn.loss import CrossEntropyLoss
 from ..nn.module import no_grad
@@ -45,7 +46,7 @@ from ..runs import CHECKPOINT_DIR, EVAL_BATCH, CheckpointError, RunError
 from .callbacks import EarlyStopping
 from .config import TrainConfig
 from .metrics import confusion_matrix, evaluate, per_class_accuracy
-from .trainer import Trainer
+from .trainer import Trainer, TrainingInterrupted
 
 
 @dataclass
@@ -160,8 +161,6 @@ def default_run_dir(config: TrainConfig, base="runs") -> Path:
 # ---------------------------------------------------------------------------- the run
 def _world():
     """The MPI world when this process was started by mpirun (mpi4py is imported then), else None."""
-    from ..distributed import comm
-
     return comm.init() if comm.launched() else None
 
 
@@ -169,10 +168,7 @@ def _guarded(trainer):
     """Under MPI, an exception on one rank prints ``rank R: cause`` and aborts every rank (no rank left waiting)."""
     if trainer.parallel is None:
         return contextlib.nullcontext()
-    from ..distributed.comm import guard
-    from .trainer import TrainingInterrupted
-
-    return guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
+    return comm.guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
 
 
 def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), world=None):
@@ -186,8 +182,6 @@ def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), worl
     model = build_model(config)
     parallel, root = None, world is None or world.rank == 0
     if world is not None:
-        from ..distributed import DataParallel, ShardedLoader, convert_sync_batchnorm
-
         if config.sync_bn:
             model = convert_sync_batchnorm(model)
         parallel = DataParallel(model, world)
@@ -252,11 +246,9 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
     after saving a checkpoint that :func:`resume` continues from, and
     :class:`RunError` when another process writes ``run_dir``.
     """
-    from ..distributed.comm import together
-
     config = TrainConfig() if config is None else config
     world = _world()
-    with together(world):  # under MPI: every rank alike, or one error reported once
+    with comm.together(world):  # under MPI: every rank alike, or one error reported once
         if world is not None:
             config.world_size = world.size
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
@@ -327,10 +319,8 @@ def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> 
 
 def _resume_ranks(run_dir: Path, world, progress, log, callbacks) -> RunResult:
     """:func:`resume` as one rank of N: rank 0 locks and decides, every rank reads the checkpoint."""
-    from ..distributed.comm import together
-
     root = world.rank == 0
-    with together(world):
+    with comm.together(world):
         config = load_config(run_dir)
         trained_by, config.world_size = config.world_size, world.size
         if not runs.has_checkpoint(run_dir) and not runs.never_checkpointed(run_dir):
