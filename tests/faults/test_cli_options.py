@@ -25,6 +25,7 @@ TABLE = {
     (("train",), "--early-stopping"): ["-1", "x"],
     (("train",), "--seed"): ["-1", "4294967296", "x", "0.5"],
     (("train",), "--checkpoint-every"): ["-1", "x"],
+    (("train",), "--nproc"): ["0", "-2", "x"],
     (("predict", "RUN", "a.png"), "--top"): ["0", "-1", "x"],
     (("visualize", "RUN", "features"), "--steps"): ["0", "-5", "x"],
     (("visualize", "RUN", "features"), "--max-channels"): ["0", "-1", "x"],

@@ -79,8 +79,8 @@ def register(subparsers) -> None:
     a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, with its own config.json")
     a("--sync-bn", action="store_const", const=True, help="under MPI: batch norms use the statistics of the "
       "global batch over all ranks (default: each rank's own, as PyTorch DDP)")
-    a("--nproc", type=int, metavar="N", help="train data-parallel on N MPI ranks on this machine (starts mpirun; "
-                                             "needs Open MPI and mpi4py)")
+    a("--nproc", type=integer(1), metavar="N",
+      help="train data-parallel on N MPI ranks on this machine (starts mpirun; needs Open MPI and mpi4py)")
     a("--keep-epoch-weights", action="store_true",
       help="also save the weights after every epoch under RUN_DIR/epochs/ (for glassnet explore's training replay; "
            "4 bytes per parameter per epoch: small models)")
@@ -120,8 +120,6 @@ def run(args) -> int:
 
 def _launch(args) -> int:
 
-    if args.nproc < 1:
-        raise CLIError(f"--nproc must be a positive int, got {args.nproc}")
     _check_args(args)
     forward = []
     for opt in _FIELDS:
