@@ -156,8 +156,8 @@ def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), devi
     train, val, test = load_data(config)
     norm = transform(config)
     train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed,
-                              transform=transform(config, train=True))
-    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm) if val is not None else None
+                              transform=transform(config, train=True), device=device)
+    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm, device=device) if val is not None else None
     model = build_model(config)
     if device != "cpu":  # batches follow the model there; weights and checkpoints stay host files
         model.to(device)
