@@ -221,8 +221,8 @@ def _damaged(tmp_path):
         "list_header": (struct.pack("<Q", 2) + b"[]", "corrupt safetensors header (a JSON list, not an object)"),
         "no_offsets": (struct.pack("<Q", 34) + b'{"w":{"dtype":"F64","shape":[1]}} ',
                        "corrupt safetensors header (entry 'w' has no data_offsets)"),
-        "bad_dtype": (good.replace(b'"F64"', b'"X64"'), "corrupt safetensors file ("),
-        "trailing_bytes": (good + b"junk", "corrupt safetensors file ("),
+        "bad_dtype": (good.replace(b'"F64"', b'"X64"'), "damaged file (its tensors do not match"),
+        "trailing_bytes": (good + b"junk", "damaged file (its tensors do not match"),
     }
 
 

@@ -16,11 +16,25 @@ Every writer goes through :func:`atomic_write_bytes`: a temporary file in the
 destination's directory, flushed and fsync'ed, then ``os.replace``-d over the
 destination, so a reader sees the old file or the new one, never half of one.
 Every reader raises :class:`GlassnetIOError` naming the file and the problem.
-safetensors is imported inside the functions that need it.
+
+**Same input, same bytes.** glassnet encodes safetensors files itself: header
+keys sorted, compact JSON padded to 8 bytes, tensors laid out by item size then
+name (safetensors' own order). The same state dict therefore always gives
+byte-identical files (JSON keeps its keys' insertion order, also deterministic).
+
+**Integrity.** Every weights and optimizer file glassnet writes carries
+``glassnet.sha256`` in its metadata: the SHA-256 of its tensor table (names,
+dtypes, shapes, byte ranges) and of glassnet's own metadata entries (key
+order, optimizer options), followed by the tensor bytes. A file whose digest
+does not match is refused with :class:`GlassnetIOError` naming it; files
+written elsewhere (no digest) still load. :func:`nonfinite_tensors` lists the
+tensors holding NaN or infinity. safetensors (the decoder) is imported inside
+the function that reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -32,6 +46,9 @@ from ._files import atomic_write
 
 _KEYS = "glassnet.keys"  # metadata entry: the state dict's key order
 _OPTIMIZER = "glassnet.optimizer"  # metadata entry of optimizer files
+_DIGEST = "glassnet.sha256"  # metadata entry: SHA-256 of the tensor table and the tensor bytes
+_CODES = {"bool": "BOOL", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64", "uint8": "U8",
+          "uint16": "U16", "uint32": "U32", "uint64": "U64", "float16": "F16", "float32": "F32", "float64": "F64"}
 _MAX_HEADER = 100_000_000  # safetensors' own limit on the header size
 _DTYPES = {np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                                  "float16", "float32", "float64")}
@@ -74,7 +91,9 @@ def _json_default(obj):
 
 
 def save_json(path, obj) -> None:
-    """Write ``obj`` as indented JSON (NumPy scalars and arrays become numbers and lists), atomically."""
+    """Write ``obj`` as indented JSON (NumPy scalars and arrays become numbers and lists), atomically.
+
+    Keys keep their insertion order, so the same ``obj`` always gives the same bytes."""
     try:
         text = json.dumps(obj, indent=2, default=_json_default)
     except (TypeError, ValueError) as e:
@@ -136,8 +155,6 @@ def save_weights(path, state_dict, metadata: dict[str, str] | None = None) -> No
     >>> list(w), w["fc.weight"].shape, w["bn.num_batches_tracked"].dtype
     (['fc.weight', 'bn.num_batches_tracked'], (2, 3), dtype('int64'))
     """
-    import safetensors.numpy
-
     path = os.fspath(path)
     arrays = _prepare(state_dict, f"save_weights({path})")
     meta = {"format": "pt"}
@@ -146,7 +163,53 @@ def save_weights(path, state_dict, metadata: dict[str, str] | None = None) -> No
             raise TypeError(f"save_weights({path}): metadata must map str to str, got {k!r}: {type(v).__name__}")
         meta[k] = v
     meta[_KEYS] = json.dumps(list(arrays))
-    atomic_write_bytes(path, safetensors.numpy.save(dict(arrays), metadata=meta))
+    atomic_write_bytes(path, encode_safetensors(arrays, meta))
+
+
+def encode_safetensors(arrays: dict, metadata: dict[str, str]) -> bytes:
+    """The bytes of a safetensors file holding ``arrays`` (prepared by :func:`_prepare`), deterministically.
+
+    Tensors are laid out by item size (largest first, so each stays aligned) then by name;
+    the header's keys are sorted; ``metadata`` gains ``glassnet.sha256`` (see the module docstring).
+    """
+    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
+    table, offset = {}, 0
+    for key in order:
+        a = arrays[key]
+        table[key] = {"dtype": _CODES[a.dtype.newbyteorder("=").name], "shape": list(a.shape),
+                      "data_offsets": [offset, offset + a.nbytes]}
+        offset += a.nbytes
+    data = b"".join(arrays[k].astype(arrays[k].dtype.newbyteorder("<"), copy=False).tobytes() for k in order)
+    meta = {k: v for k, v in metadata.items() if k != _DIGEST}
+    meta[_DIGEST] = _digest(table, meta, data)
+    header = json.dumps({"__metadata__": meta, **table}, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + data
+
+
+def _digest(table: dict, metadata: dict, data) -> str:
+    """SHA-256 of the tensor table and glassnet's own metadata entries (canonical JSON), then the tensor bytes."""
+    own = {k: v for k, v in metadata.items() if k.startswith("glassnet.") and k != _DIGEST}
+    h = hashlib.sha256(json.dumps([table, own], sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    h.update(data)
+    return h.hexdigest()
+
+
+def nonfinite_tensors(state_dict) -> dict[str, str]:
+    """``{name: "3 NaN, 1 inf"}`` for every floating tensor of ``state_dict`` holding NaN or infinity.
+
+    >>> nonfinite_tensors({"w": np.array([1.0, np.nan, np.inf]), "n": np.array(3)})
+    {'w': '1 NaN, 1 inf'}
+    """
+    out = {}
+    for key, value in state_dict.items():
+        a = np.asarray(value)
+        if a.dtype.kind != "f" or np.isfinite(a).all():
+            continue
+        n_nan = int(np.count_nonzero(np.isnan(a)))
+        n_inf = int(np.count_nonzero(np.isinf(a)))
+        out[key] = ", ".join(p for p in (f"{n_nan} NaN" * bool(n_nan), f"{n_inf} inf" * bool(n_inf)) if p)
+    return out
 
 
 def load_weights(path) -> OrderedDict:
@@ -160,7 +223,7 @@ def load_weights(path) -> OrderedDict:
 
 def load_metadata(path) -> dict[str, str]:
     """The ``metadata`` strings of a safetensors file (glassnet's own bookkeeping left out)."""
-    return {k: v for k, v in _read(path)[1].items() if k != _KEYS}
+    return {k: v for k, v in _read(path)[1].items() if k not in (_KEYS, _DIGEST)}
 
 
 def load_model_weights(model, path, strict: bool = True) -> dict:
@@ -178,26 +241,29 @@ def load_model_weights(model, path, strict: bool = True) -> dict:
         raise GlassnetIOError(f"{path}: weights do not fit {type(model).__name__}: {e}") from e
 
 
-def _check_header(path: str) -> None:
-    """Validate the safetensors framing ourselves, for messages that say what is wrong."""
+def _read_file(path: str) -> bytes:
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as f:
-            head = f.read(8)
-            n = struct.unpack("<Q", head)[0] if len(head) == 8 else None
-            header = f.read(n) if n is not None and n <= min(size - 8, _MAX_HEADER) else None
+            return f.read()
     except FileNotFoundError as e:
         raise GlassnetIOError(f"{path}: no such file") from e
     except OSError as e:
         raise GlassnetIOError(f"{path}: cannot read ({e.strerror})") from e
-    if n is None:
+
+
+def _parse_header(path: str, raw: bytes) -> tuple[dict, int]:
+    """(header table, start of the tensor bytes): the safetensors framing checked by us, for messages
+    that say what is wrong."""
+    size = len(raw)
+    if size < 8:
         raise GlassnetIOError(f"{path}: not a safetensors file ({size} bytes, shorter than the 8-byte header size)")
+    n = struct.unpack("<Q", raw[:8])[0]
     if n > _MAX_HEADER:
         raise GlassnetIOError(f"{path}: not a safetensors file (its first 8 bytes do not encode a header size)")
-    if header is None:
+    if n > size - 8:
         raise GlassnetIOError(f"{path}: truncated (header of {n} bytes, but only {size - 8} bytes follow)")
     try:
-        table = json.loads(header.decode("utf-8"))
+        table = json.loads(raw[8:8 + n].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise GlassnetIOError(f"{path}: corrupt safetensors header (not JSON: {e})") from e
     if not isinstance(table, dict):
@@ -212,50 +278,45 @@ def _check_header(path: str) -> None:
             raise GlassnetIOError(f"{path}: corrupt safetensors header (entry '{key}' has no data_offsets)") from e
     if 8 + n + end > size:
         raise GlassnetIOError(f"{path}: truncated (the tensors need {8 + n + end} bytes, the file has {size})")
+    return table, 8 + n
 
 
 def _read(path) -> tuple[OrderedDict, dict]:
-    """(arrays in saved order, metadata) of a safetensors file."""
+    """(arrays in saved order, metadata) of a safetensors file; its digest checked when it has one."""
     path = os.fspath(path)
-    _check_header(path)
-    from safetensors import safe_open
+    raw = _read_file(path)
+    table, start = _parse_header(path, raw)
+    metadata = table.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise GlassnetIOError(f"{path}: corrupt safetensors header (__metadata__ is not an object)")
+    digest = metadata.get(_DIGEST)
+    if digest is not None and _digest(table, metadata, memoryview(raw)[start:]) != digest:
+        raise GlassnetIOError(f"{path}: damaged file (its tensors do not match the SHA-256 digest stored in it)")
+    for key, entry in table.items():
+        code = entry.get("dtype") if isinstance(entry, dict) else None
+        if code not in _CODES.values() and isinstance(code, str) and code.startswith(("BF", "F8", "F6", "F4", "C")):
+            raise GlassnetIOError(f"{path}: tensor '{key}' has a dtype NumPy cannot hold ({code}); "
+                                  "convert it to float32 before saving")
+    import safetensors.numpy
 
     try:
-        with safe_open(path, framework="np") as f:
-            metadata = f.metadata() or {}
-            arrays = {k: _get_tensor(f, k, path) for k in f.keys()}
-    except GlassnetIOError:
-        raise
-    except Exception as e:  # safetensors raises its own error type
+        arrays = safetensors.numpy.load(raw)
+    except Exception as e:  # safetensors raises its own error types
         raise GlassnetIOError(f"{path}: corrupt safetensors file ({e})") from e
     order = list(arrays)
     if _KEYS in metadata:
         try:
             saved = json.loads(metadata[_KEYS])
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, TypeError):
             saved = None
-        if isinstance(saved, list) and sorted(saved) == sorted(order):
+        if isinstance(saved, list) and sorted(map(str, saved)) == sorted(order):
             order = saved
     return OrderedDict((k, arrays[k]) for k in order), metadata
-
-
-def _get_tensor(f, key: str, path: str) -> np.ndarray:
-    try:
-        a = f.get_tensor(key)
-    except TypeError as e:  # e.g. bfloat16, which NumPy has no dtype for
-        raise GlassnetIOError(f"{path}: tensor '{key}' has a dtype NumPy cannot hold ({e}); "
-                              "convert it to float32 before saving") from e
-    if a.dtype.newbyteorder("=") not in _DTYPES:  # bfloat16 & co. once ml_dtypes is imported (onnx imports it)
-        raise GlassnetIOError(f"{path}: tensor '{key}' has a dtype NumPy cannot hold ({a.dtype}); "
-                              "convert it to float32 before saving")
-    return a
 
 
 # ---------------------------------------------------------------------------- optimizer state
 def save_optimizer(path, optimizer) -> None:
     """Save ``optimizer.state_dict()``: arrays as tensors ``state.<index>.<name>``, the rest as JSON metadata."""
-    import safetensors.numpy
-
     path = os.fspath(path)
     sd = optimizer.state_dict()
     arrays, scalars = {}, {}
@@ -271,7 +332,7 @@ def save_optimizer(path, optimizer) -> None:
     except (TypeError, ValueError) as e:
         raise GlassnetIOError(f"{path}: cannot save the optimizer's options as JSON: {e}") from e
     data = _prepare(arrays, f"save_optimizer({path})")
-    atomic_write_bytes(path, safetensors.numpy.save(dict(data), metadata=meta))
+    atomic_write_bytes(path, encode_safetensors(data, meta))
 
 
 def load_optimizer(path, optimizer) -> None:

@@ -60,10 +60,10 @@ def test_pool_params_dense(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["conv", "--input", "3y3"], "--input must be 2 whole numbers like 3x3, got '3y3'"),
+        (["conv", "--input", "3y3"], "--input: must be 2 whole numbers like 3x3 (or one), got '3y3'"),
         (["conv", "--input", "3x3", "--kernel", "4"], "kernel 4x4 does not fit the 3x3 input"),
-        (["params", "--input", "10x10"], "--input must be 3 whole numbers like 3x3x3, got '10x10'"),
-        (["dense", "--layers", "4,,2"], "--layers must be whole numbers separated by commas"),
+        (["params", "--input", "10x10"], "--input: must be 3 whole numbers like 3x3x3, got '10x10'"),
+        (["dense", "--layers", "4,,2"], "--layers: must be two or more whole numbers >= 1 separated by commas"),
         (["pool", "--size", "2", "--padding", "2"], "padding must be at most half the window size"),
     ],
 )

@@ -1,5 +1,5 @@
 """Fixtures of the explorer tests: a LeNet-5 run trained here (2 epochs on the shipped MNIST subset, with
-per-epoch weights), its explorer and app, and a live server on a free port."""
+per-epoch weights), its explorer and app, its ONNX export, and a live server on a free port."""
 
 import pytest
 from explore_helpers import serve
@@ -17,6 +17,18 @@ def lenet_run(tmp_path_factory):
     rc = main(["train", "--epochs", "2", "--out", str(out), "--no-progress", "--keep-epoch-weights"])
     B.set_rng_state(state)
     assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def lenet_onnx(lenet_run, tmp_path_factory):
+    """``glassnet export`` of the LeNet-5 run (its normalisation, class names and data set in the metadata)."""
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from glassnet.cli import main
+
+    out = tmp_path_factory.mktemp("explore-onnx") / "lenet5.onnx"
+    assert main(["export", str(lenet_run), "-o", str(out)]) == 0
     return out
 
 

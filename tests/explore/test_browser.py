@@ -227,6 +227,30 @@ def test_branching_models_load(browser, model, node, frames):
         server.server_close()
 
 
+def test_an_onnx_file_loads(browser, lenet_onnx):
+    """``glassnet explore lenet5.onnx``: the same page, the file's layers, class names and test images."""
+    from explore_helpers import explorer_of, serve
+
+    from glassnet.explore.server import App
+
+    server, url = serve(App(explorer_of(lenet_onnx)))
+    try:
+        p = Page(browser)
+        page = p.open(url + "/")
+        assert "lenet5.onnx" in page.inner_text("#title")
+        assert page.locator("#graph-svg .node").count() == 12
+        assert page.locator("#pane-activations canvas[data-channel]").count() == 6
+        assert page.locator("#pred").get_attribute("data-class") == "7"  # test image 0 is a 7
+        page.click('#tabs button[data-tab="lecture"]')
+        page.wait_for_selector("#lecture-value")
+        p.settle()
+        check_lecture_sum(page)
+        p.check()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_export_opens_from_file_with_the_network_blocked(browser, lenet_run, tmp_path):
     from glassnet.cli import main
 

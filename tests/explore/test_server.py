@@ -133,9 +133,13 @@ def test_cli_errors(lenet_run, capsys):
     from glassnet.cli import main
 
     assert main(["explore"]) == 2
-    assert "give RUN_DIR or --model NAME" in capsys.readouterr().err
+    assert "give RUN_DIR (or FILE.onnx) or --model NAME" in capsys.readouterr().err
     assert main(["explore", str(lenet_run), "--weights", "x.safetensors"]) == 2
-    assert "--weights and --dataset go with --model" in capsys.readouterr().err
+    assert "--weights goes with --model" in capsys.readouterr().err
+    assert main(["explore", str(lenet_run), "--dataset", "mnist"]) == 2
+    assert "--dataset goes with --model or an .onnx file" in capsys.readouterr().err
+    assert main(["explore", "--model", "lenet5", "--data-dir", "data"]) == 2
+    assert "--data-dir goes with --dataset" in capsys.readouterr().err
     assert main(["explore", "--model", "lenet6", "--no-browser"]) == 2
     assert "unknown model 'lenet6'" in capsys.readouterr().err
     assert main(["explore", str(lenet_run.parent / "missing"), "--no-browser"]) == 2
@@ -143,7 +147,7 @@ def test_cli_errors(lenet_run, capsys):
     assert main(["explore", str(lenet_run), "--export", "x.html", "--inputs", "test:x"]) == 2
     assert "--inputs expects a list" in capsys.readouterr().err
     assert main(["explore", "--model", "net.onnx"]) == 2
-    assert "ONNX" in capsys.readouterr().err
+    assert "glassnet explore net.onnx" in capsys.readouterr().err  # an ONNX file is the first argument
     assert main(["explore", str(lenet_run), "--host", "0.0.0.0"]) == 2
     assert "binds every address" in capsys.readouterr().err
 

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from train_helpers import _keep_rng, tiny_mnist_fixture  # noqa: F401 (fixtures)
 
+from glassnet import runs
 from glassnet.io import load_weights
 from glassnet.train import RunError, TrainConfig, TrainingInterrupted, fit, load_run, resume
 from glassnet.train.run import default_run_dir
+from glassnet.viz import write_curves
 
 
 def tiny_config(root, **kw):
@@ -32,17 +34,19 @@ def test_fit_writes_the_run_directory(tiny_mnist, tmp_path):
     run = tmp_path / "run"
     result = fit(tiny_config(tiny_mnist), run, log=lines.append, progress=False)
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoint", "config.json", "curves.png", "history.json", "metrics.json", "model.safetensors"]
+        "checkpoint", "config.json", "history.json", "metrics.json", "model.safetensors", "timing.json"]
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "lenet5" and config["input_shape"] == [1, 28, 28] and config["num_classes"] == 10
     assert config["mean"] == [0.1307] and config["std"] == [0.3081] and config["seed"] == 0
     history = json.loads((run / "history.json").read_text())
     assert [r["epoch"] for r in history["epochs"]] == [1, 2] and history["completed"]
-    assert history["epochs"] == result.history
+    assert all("seconds" not in r for r in history["epochs"])  # wall clock: in timing.json, see test_faults
+    assert runs.read_history(run)["epochs"] == result.history
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["n"] == 100
     assert np.sum(metrics["confusion_matrix"]) == 100
     assert metrics["accuracy"] == np.trace(metrics["confusion_matrix"]) / 100
+    write_curves(run)  # drawn by the command line (above train and viz), see tests/cli
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert lines[0].startswith("epoch 1/2  train loss") and lines[-2].startswith("test accuracy: ")
     weights = load_weights(run / "model.safetensors")

@@ -9,41 +9,37 @@ are printed as one line (``glassnet: error: ...``), never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
-from .. import tune_process
+from .._process import tune_process
+from .._version import __version__
+from . import evaluate, explain, explore, export, predict, report, summary, train, visualize
+from .options import CLIError
 
 COMMANDS = ["train", "evaluate", "predict", "summary", "explain", "visualize", "report", "export", "explore"]
+_MODULES = {"train": train, "evaluate": evaluate, "predict": predict, "summary": summary, "explain": explain,
+            "visualize": visualize, "report": report, "export": export, "explore": explore}
 
 
-class CLIError(Exception):
-    """An error the user can act on; printed as one line, exit status 2."""
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in one line: ``glassnet CMD: error: ... (see glassnet CMD --help)``, status 2."""
+
+    def error(self, message):
+        command = " ".join(self.prog.split()[:2])  # "glassnet explain conv" -> "glassnet explain", as main() says
+        self.exit(2, f"{command}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="glassnet",
         description="glassnet: a glass-box deep-learning library (NumPy CNNs, checked against PyTorch).",
     )
-    parser.add_argument("--version", action="version", version=f"glassnet {_version()}")
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}", __name__)
-        except ModuleNotFoundError as e:
-            if e.name == f"{__name__}.{name}":
-                continue  # not built yet
-            raise
-        module.register(sub)
+        _MODULES[name].register(sub)
     return parser
-
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 def run() -> int:
@@ -56,7 +52,10 @@ def run() -> int:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error argparse printed in one line (status 2)
+        return e.code if isinstance(e.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -1,4 +1,4 @@
-"""An ``.onnx`` file where ``glassnet evaluate`` and ``glassnet predict`` take a run directory.
+"""An ``.onnx`` file where ``glassnet evaluate``, ``predict`` and ``explore`` take a run directory.
 
 The model is :func:`glassnet.onnx.load`'s glassnet module. What a run's
 ``config.json`` says comes from elsewhere for a file:
@@ -13,8 +13,17 @@ The model is :func:`glassnet.onnx.load`'s glassnet module. What a run's
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from ..nn.module import no_grad
+from ..onnx import load as load_onnx
+from ..onnx import read_metadata
+from ..train.config import NORMALIZATION, TrainConfig
+from .options import CLIError
 
 
 def is_onnx(path) -> bool:
@@ -30,7 +39,6 @@ def add_arguments(p, dataset: bool) -> None:
 
 
 def _numbers(text, flag, channels):
-    from . import CLIError
 
     try:
         values = [float(v) for v in text.split(",")]
@@ -44,16 +52,13 @@ def _numbers(text, flag, channels):
 
 
 def require_onnx() -> None:
-    import importlib.util
 
-    from . import CLIError
 
     if importlib.util.find_spec("onnx") is None:
         raise CLIError("the onnx package is missing; install the extra: pip install 'glassnet[onnx]'")
 
 
 def refuse_flags_for_run(args) -> None:
-    from . import CLIError
 
     given = [f"--{name}" for name in ("mean", "std", "dataset") if getattr(args, name, None) is not None]
     if given:
@@ -62,10 +67,6 @@ def refuse_flags_for_run(args) -> None:
 
 def load(path, args, fallback_names=None):
     """``(model, config)`` for an ``.onnx`` file; ``config`` is a resolved TrainConfig built from the file."""
-    from ..onnx import load as load_onnx
-    from ..onnx import read_metadata
-    from ..train.config import NORMALIZATION, TrainConfig
-    from . import CLIError
 
     if not Path(path).is_file():
         raise CLIError(f"{path}: no such file")
@@ -91,9 +92,7 @@ def load(path, args, fallback_names=None):
               "using the pixels in [0, 1] as they are", file=sys.stderr)
         mean = [0.0] * channels if mean is None else mean
         std = [1.0] * channels if std is None else std
-    import numpy as np
 
-    from ..nn.module import no_grad
 
     with no_grad():
         num_classes = int(model(np.zeros((1, *shape), np.float32)).shape[-1])

@@ -10,7 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import runs
+from ..data import DatasetNotFoundError, get_dataset
+from ..io import save_json
+from ..onnx import read_metadata
+from ..train.run import evaluate_split, load_run
 from . import _onnx_model
+from .options import DATA_WORDS, CLIError
 
 
 def register(subparsers) -> None:
@@ -26,6 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("--split", choices=("test", "train"), default="test", help="which split (test)")
     p.add_argument("--data-dir", metavar="DIR", help="directory of the data set's files (default: the run's)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     p.add_argument("--out", metavar="FILE", help="write the metrics JSON here (default: RUN_DIR/metrics.json; "
                                                  "for an .onnx file: not written)")
     _onnx_model.add_arguments(p, dataset=True)
@@ -33,54 +41,40 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..data import get_dataset
-    from ..io import save_json
-    from ..train.run import evaluate_split, load_run
-    from . import CLIError
-
     if _onnx_model.is_onnx(args.run_dir):
         model, config, ds, root = _load_onnx(args)
-    else:
-        _onnx_model.refuse_flags_for_run(args)
-        model, config = load_run(args.run_dir)
+        metrics = evaluate_split(model, config, ds, args.split)
+        if args.out is not None:
+            save_json(args.out, metrics)
+        print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
+        if not args.json and args.out is not None:
+            print(f"written to {args.out}")
+        return 0
+    _onnx_model.refuse_flags_for_run(args)
+    runs.read_config(args.run_dir)  # a run directory? (checked before anything is locked or written)
+    with runs.open_for_writing(args.run_dir, "glassnet evaluate"):
+        model, config = load_run(args.run_dir, allow_nonfinite=args.allow_nonfinite)
+        if args.data_dir is not None and config.dataset == "mnist-subset":
+            raise CLIError("--data-dir: the run's data set, mnist-subset, ships inside glassnet and takes no directory")
         root = args.data_dir if args.data_dir is not None else config.data_root
         try:
             ds = get_dataset(config.dataset, root=root, train=args.split == "train")
-        except FileNotFoundError as e:
-            raise CLIError(f"{e} (on the command line: --data-dir DIR)") from None
-    if [str(c) for c in ds.classes] != config.class_names or list(ds.images.shape[1:]) != config.input_shape:
-        raise CLIError(f"the {config.dataset} files in {root} do not match the "
-                       f"{'model' if _onnx_model.is_onnx(args.run_dir) else 'run'} (classes or image size differ)")
-    metrics = evaluate_split(model, config, ds, args.split)
-    out = args.out
-    if out is None and not _onnx_model.is_onnx(args.run_dir):
-        out = Path(args.run_dir) / ("metrics.json" if args.split == "test" else f"metrics-{args.split}.json")
-    if out is not None:
-        save_json(out, metrics)
+        except DatasetNotFoundError as e:
+            raise CLIError(e.message({**DATA_WORDS, "download": "Fetch them with glassnet train --download"})) \
+                from None
+        if [str(c) for c in ds.classes] != config.class_names or list(ds.images.shape[1:]) != config.input_shape:
+            raise CLIError(f"the {config.dataset} files in {root} do not match the run (classes or image size "
+                           "differ)")
+        metrics = evaluate_split(model, config, ds, args.split)
+        if args.out is not None:
+            save_json(args.out, metrics)
+            out = args.out
+        else:
+            out = runs.write_metrics(args.run_dir, metrics, args.split)
     print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
-    if not args.json and out is not None:
+    if not args.json:
         print(f"written to {out}")
     return 0
-
-
-def _load_onnx(args):
-    """(model, config, data set, root) for ``glassnet evaluate FILE.onnx``."""
-    from ..data import get_dataset
-    from ..onnx import read_metadata
-    from . import CLIError
-
-    if not Path(args.run_dir).is_file():
-        raise CLIError(f"{args.run_dir}: no such file")
-    _onnx_model.require_onnx()
-    dataset = args.dataset or read_metadata(args.run_dir).get("dataset")
-    if not dataset:
-        raise CLIError(f"{args.run_dir} does not say which data set it was trained on: add --dataset NAME")
-    try:
-        ds = get_dataset(dataset, root=args.data_dir, train=args.split == "train")
-    except FileNotFoundError as e:
-        raise CLIError(f"{e} (on the command line: --data-dir DIR)") from None
-    model, config = _onnx_model.load(args.run_dir, args, fallback_names=[str(c) for c in ds.classes])
-    return model, config, ds, args.data_dir
 
 
 def format_metrics(m: dict) -> str:
@@ -99,3 +93,19 @@ def format_metrics(m: dict) -> str:
     for name, row in zip(names, cm, strict=True):
         lines.append(f"  {name:>{width}}" + "".join(f" {v:>{cell}}" for v in row))
     return "\n".join(lines)
+
+
+def _load_onnx(args):
+    """(model, config, data set, root) for ``glassnet evaluate FILE.onnx``."""
+    if not Path(args.run_dir).is_file():
+        raise CLIError(f"{args.run_dir}: no such file")
+    _onnx_model.require_onnx()
+    dataset = args.dataset or read_metadata(args.run_dir).get("dataset")
+    if not dataset:
+        raise CLIError(f"{args.run_dir} does not say which data set it was trained on: add --dataset NAME")
+    try:
+        ds = get_dataset(dataset, root=args.data_dir, train=args.split == "train")
+    except DatasetNotFoundError as e:
+        raise CLIError(e.message({**DATA_WORDS, "download": "Fetch them with glassnet train --download"})) from None
+    model, config = _onnx_model.load(args.run_dir, args, fallback_names=[str(c) for c in ds.classes])
+    return model, config, ds, args.data_dir

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import ast
 
+from ..io import GlassnetIOError, load_model_weights
+from ..models import get_model
+from ..onnx import export
+from ..train.run import load_run
+from ._onnx_model import require_onnx
+from .options import CLIError, integer
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,20 +31,18 @@ def register(subparsers) -> None:
     p.add_argument("--weights", metavar="FILE", help="--model: its weights, a safetensors file (PyTorch key names)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="--model: a builder argument, e.g. --arg width=0.5 (repeatable)")
-    p.add_argument("--num-classes", type=int, metavar="N", help="--model: number of classes")
+    p.add_argument("--num-classes", type=integer(1), metavar="N", help="--model: number of classes")
     p.add_argument("--input", metavar="CxHxW", help="--model: one sample's size (default: the model's documented one)")
     p.add_argument("--mean", metavar="M[,M...]", help="--model: input normalisation to record in the file")
     p.add_argument("--std", metavar="S[,S...]", help="--model: input normalisation to record in the file")
     p.add_argument("--class-names", metavar="A,B,...", help="--model: class names to record in the file")
-    p.add_argument("--opset", type=int, default=17, metavar="N", help="ONNX operator set (17)")
+    p.add_argument("--opset", type=integer(13), default=17, metavar="N",
+                   help="ONNX operator set (17; 13 to the installed onnx's newest)")
     p.add_argument("--static-batch", action="store_true", help="fix the batch size to 1 (default: any batch size)")
     p.set_defaults(func=run)
 
 
 def _from_model(args):
-    from ..io import GlassnetIOError, load_model_weights
-    from ..models import get_model
-    from . import CLIError
 
     kw = {}
     for item in args.arg:
@@ -82,11 +87,8 @@ def _from_model(args):
 
 
 def run(args) -> int:
-    from . import CLIError
-    from ._onnx_model import require_onnx
 
     require_onnx()
-    from ..onnx import export
 
     if (args.run_dir is None) == (args.model is None):
         raise CLIError("give either RUN_DIR or --model NAME (not both)")
@@ -95,7 +97,6 @@ def run(args) -> int:
                  if getattr(args, n) is not None] + (["--arg"] if args.arg else [])
         if given:
             raise CLIError(f"{', '.join(given)}: only with --model (a run directory has its own config.json)")
-        from ..train.run import load_run
 
         model, config = load_run(args.run_dir)
         shape = tuple(config.input_shape)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 
+from ..train.predict import MAX_PIXELS, predict_images
+from ..train.run import load_run
 from . import _onnx_model
+from .options import integer
 
 
 def register(subparsers) -> None:
@@ -17,31 +20,29 @@ def register(subparsers) -> None:
         description="Read each IMAGE (PNG, JPEG, ... through Pillow), convert it to the run's channels, resize it "
                     "to the run's input size, normalise it as in training and print the most probable classes.",
         epilog="MNIST-style runs expect light strokes on a dark background; with --invert auto (default) an image "
-               "with a light border is inverted first.",
+               "with a light border is inverted first. Transparent pixels are composited onto the background that "
+               "contrasts with the drawn strokes, so a digit drawn in the alpha channel reads as ink. Images of "
+               f"more than {MAX_PIXELS // 1_000_000} million pixels are refused.",
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a directory written by glassnet train, or an .onnx file "
                                                       "(normalisation from its metadata or --mean/--std)")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
-    p.add_argument("--top", type=int, default=3, metavar="K", help="how many classes to show (3)")
+    p.add_argument("--top", type=integer(1), default=3, metavar="K", help="how many classes to show (3)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                    help="invert grey levels: auto (light background -> invert), yes, no")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     _onnx_model.add_arguments(p, dataset=False)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..train.predict import predict_images
-    from ..train.run import load_run
-    from . import CLIError
-
-    if args.top < 1:
-        raise CLIError(f"--top must be a positive int, got {args.top}")
     if _onnx_model.is_onnx(args.run_dir):
         model, config = _onnx_model.load(args.run_dir, args)
     else:
         _onnx_model.refuse_flags_for_run(args)
-        model, config = load_run(args.run_dir)
+        model, config = load_run(args.run_dir, allow_nonfinite=args.allow_nonfinite)
     results = predict_images(model, config, args.images, top=args.top, invert=args.invert)
     if args.json:
         print(json.dumps(results, indent=2))

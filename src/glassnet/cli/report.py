@@ -11,6 +11,10 @@ external files or URLs). The path written is printed.
 
 from __future__ import annotations
 
+from ..viz.report import write_report
+from ..viz.run import open_run
+from .options import integer
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -20,20 +24,16 @@ def register(subparsers) -> None:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by glassnet train")
     p.add_argument("--out", default=None, metavar="PATH", help="output file (default RUN_DIR/report.html)")
-    p.add_argument("--images", type=int, default=3, metavar="N",
+    p.add_argument("--images", type=integer(0), default=3, metavar="N",
                    help="test images shown with feature maps and saliency (3)")
-    p.add_argument("--max-test", type=int, default=None, metavar="N",
+    p.add_argument("--max-test", type=integer(1), default=None, metavar="N",
                    help="compute the confusion matrix on at most N test images (default: all, "
                         "or metrics.json's matrix when glassnet evaluate wrote one)")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..viz.report import write_report
-    from ..viz.run import open_run
-    from . import CLIError
-
-    if args.images < 0 or (args.max_test is not None and args.max_test < 1):
-        raise CLIError(f"--images must be >= 0 and --max-test >= 1, got {args.images} and {args.max_test}")
-    print(write_report(open_run(args.run_dir), args.out, args.images, args.max_test))
+    print(write_report(open_run(args.run_dir, args.allow_nonfinite), args.out, args.images, args.max_test))
     return 0

@@ -9,8 +9,14 @@
 
 from __future__ import annotations
 
-import ast
+import html
 import json
+
+from ..inspect.compare import compare_dense
+from ..inspect.inception import inception_report
+from ..inspect.summary import summary
+from ..models import get_model
+from .options import CLIError, integer, model_args
 
 
 def register(subparsers) -> None:
@@ -22,9 +28,9 @@ def register(subparsers) -> None:
     p.add_argument("model", metavar="MODEL", help="a model name (glassnet.models.available_models())")
     p.add_argument("--input", default=None, metavar="CxHxW",
                    help="per-sample input size, e.g. 3x224x224 (default: the model's documented input)")
-    p.add_argument("--num-classes", type=int, default=None, metavar="N", help="number of output classes")
-    p.add_argument("--batch-size", type=int, default=1, metavar="N", help="batch size for MACs and memory (1)")
-    p.add_argument("--depth", type=int, default=None, metavar="D",
+    p.add_argument("--num-classes", type=integer(1), default=None, metavar="N", help="number of output classes")
+    p.add_argument("--batch-size", type=integer(1), default=1, metavar="N", help="batch size for MACs and memory (1)")
+    p.add_argument("--depth", type=integer(0), default=None, metavar="D",
                    help="show rows nested at most D levels deep (0: top-level layers only)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="extra model argument, e.g. --arg paper=True --arg width=0.5 (repeatable)")
@@ -37,29 +43,13 @@ def register(subparsers) -> None:
 
 
 def _model_kwargs(args) -> dict:
-    from . import CLIError
-
-    kw = {}
-    for item in args.arg:
-        key, sep, value = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise CLIError(f"--arg expects KEY=VALUE (e.g. paper=True), got {item!r}")
-        try:
-            kw[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            kw[key] = value
+    kw = model_args(args.arg, example="paper=True")
     if args.num_classes is not None:
         kw["num_classes"] = args.num_classes
     return kw
 
 
 def run(args) -> int:
-    from ..inspect.compare import compare_dense
-    from ..inspect.inception import inception_report
-    from ..inspect.summary import summary
-    from ..models import get_model
-    from . import CLIError
-
     kw = _model_kwargs(args)
     try:
         model = get_model(args.model, **kw)
@@ -82,6 +72,4 @@ def run(args) -> int:
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text)

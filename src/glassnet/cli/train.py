@@ -9,21 +9,31 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import warnings
 from pathlib import Path
 
+from .. import runs, viz
+from ..data import DatasetNotFoundError, DownloadError, get_dataset
+from ..explore.epochs import KeepEpochWeights
+from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
+from ..train.run import default_run_dir, fit, resume
+from ..train.trainer import TrainingInterrupted
+from .options import DATA_WORDS, SEED, CLIError, integer, model_args, number
+
 _EPILOG = """\
 The run directory holds config.json, history.json, model.safetensors, curves.png,
 metrics.json (test split) and checkpoint/ (for --resume). Ctrl-C stops after the
-current batch, saves a checkpoint and exits with status 130.
+current batch, saves a checkpoint and exits with status 130. A run killed at any
+moment can be continued with --resume (from its last checkpoint, or from its
+config.json when it had none yet); one process writes a run directory at a time.
 """
+
+ARG_EXAMPLE = "--model resnet20 --dataset cifar10 --arg width=0.5"
+"""The --arg example of the help text (a test runs it); lenet5, the default model, takes no extra argument."""
 
 
 def register(subparsers) -> None:
-    from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
-
     d = TrainConfig()
     p = subparsers.add_parser(
         "train", help="train a model (default: LeNet-5 on the shipped MNIST subset)",
@@ -34,32 +44,36 @@ def register(subparsers) -> None:
     a = p.add_argument
     a("--model", metavar="NAME", help=f"model name, see glassnet.models.available_models() ({d.model})")
     a("--arg", action="append", default=[], metavar="KEY=VALUE",
-      help="extra model argument, e.g. --arg width=0.5 (repeatable)")
+      help=f"extra argument of the model's builder (repeatable), e.g. {ARG_EXAMPLE}")
     a("--dataset", metavar="NAME", help=f"mnist-subset, mnist, fashion-mnist or cifar10 ({d.dataset})")
     a("--data-dir", metavar="DIR", help="directory of the data set's files (default: ~/.cache/glassnet/<dataset>)")
     a("--download", action="store_true", help="download missing data set files first")
-    a("--epochs", type=int, metavar="N", help=f"passes over the training split ({d.epochs})")
-    a("--batch-size", type=int, metavar="N", help=f"images per step ({d.batch_size})")
-    a("--lr", type=float, metavar="LR", help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
+    a("--epochs", type=integer(1), metavar="N", help=f"passes over the training split ({d.epochs})")
+    a("--batch-size", type=integer(1), metavar="N", help=f"images per step ({d.batch_size})")
+    a("--lr", type=number(0, low_open=True), metavar="LR",
+      help=f"learning rate; the peak rate for --schedule onecycle ({d.lr})")
     a("--optimizer", choices=OPTIMIZERS, help=f"optimizer ({d.optimizer})")
     a("--schedule", choices=SCHEDULES, help=f"learning-rate schedule ({d.schedule})")
-    a("--lr-step", type=int, metavar="N", help=f"--schedule step: epochs between decays ({d.lr_step})")
-    a("--lr-gamma", type=float, metavar="G", help=f"--schedule step: factor of each decay ({d.lr_gamma})")
-    a("--weight-decay", type=float, metavar="WD", help=f"weight decay ({d.weight_decay})")
-    a("--momentum", type=float, metavar="M", help=f"for sgd and rmsprop ({d.momentum})")
+    a("--lr-step", type=integer(1), metavar="N", help=f"--schedule step: epochs between decays ({d.lr_step})")
+    a("--lr-gamma", type=number(0), metavar="G", help=f"--schedule step: factor of each decay ({d.lr_gamma})")
+    a("--weight-decay", type=number(0), metavar="WD", help=f"weight decay ({d.weight_decay})")
+    a("--momentum", type=number(0), metavar="M", help=f"for sgd and rmsprop ({d.momentum})")
     a("--augment", choices=AUGMENTATIONS, help=f"training augmentation ({d.augment})")
-    a("--val-split", type=float, metavar="F", help=f"fraction of the training split held out for validation "
-                                                   f"({d.val_split}; 0: none)")
-    a("--early-stopping", type=int, metavar="PATIENCE", help="stop after this many epochs without improvement "
+    a("--val-split", type=number(0, 1, high_open=True), metavar="F",
+      help=f"fraction of the training split held out for validation ({d.val_split}; 0: none)")
+    a("--early-stopping", type=integer(0), metavar="PATIENCE", help="stop after this many epochs without improvement "
                                                              "(0: off, the default)")
     a("--monitor", choices=MONITORS, help=f"what early stopping watches ({d.monitor})")
-    a("--seed", type=int, metavar="N", help=f"seed of initialisation, split, batch order ({d.seed})")
+    a("--seed", type=SEED, metavar="N", help=f"seed of initialisation, split, batch order ({d.seed})")
+    a("--checkpoint-every", type=integer(0), metavar="N",
+      help="also save a checkpoint every N steps inside an epoch, for long epochs (0: at epoch ends only, "
+           "the default)")
     a("--out", metavar="DIR", help="run directory (default: runs/<model>-<dataset>-<timestamp>)")
     a("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint, with its own config.json")
-    a("--no-progress", action="store_true", help="no progress bar")
     a("--keep-epoch-weights", action="store_true",
       help="also save the weights after every epoch under RUN_DIR/epochs/ (for glassnet explore's training replay; "
            "4 bytes per parameter per epoch: small models)")
+    a("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -67,34 +81,20 @@ _FIELDS = {  # option (argparse dest) -> TrainConfig field
     "model": "model", "dataset": "dataset", "data_dir": "data_root", "epochs": "epochs", "batch_size": "batch_size",
     "lr": "lr", "optimizer": "optimizer", "schedule": "schedule", "lr_step": "lr_step", "lr_gamma": "lr_gamma",
     "weight_decay": "weight_decay", "momentum": "momentum", "augment": "augment", "val_split": "val_split",
-    "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed",
+    "early_stopping": "early_stopping", "monitor": "monitor", "seed": "seed", "checkpoint_every": "checkpoint_every",
 }
-
-
-def _model_args(items) -> dict:
-    from . import CLIError
-
-    kw = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise CLIError(f"--arg expects KEY=VALUE (e.g. width=0.5), got {item!r}")
-        try:
-            kw[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            kw[key] = value
-    return kw
 
 
 def build_config(args):
     """The TrainConfig of the command line: the defaults, overridden by the options given."""
-    from ..train.config import TrainConfig
-
     given = {field: getattr(args, opt) for opt, field in _FIELDS.items() if getattr(args, opt) is not None}
+    if "data_root" in given and given.get("dataset", TrainConfig.dataset) == "mnist-subset":
+        raise CLIError("--data-dir: mnist-subset (the default --dataset) ships inside glassnet and takes no "
+                       "directory; name the data set too, e.g. --dataset mnist --data-dir DIR")
     if "data_root" in given:  # absolute, so that evaluate/predict/visualize find the files from anywhere
         given["data_root"] = str(Path(given["data_root"]).expanduser().resolve())
     if args.arg:
-        given["model_args"] = _model_args(args.arg)
+        given["model_args"] = model_args(args.arg)
     return TrainConfig(**given)
 
 
@@ -106,17 +106,12 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from ..data import DownloadError
-    from ..train import TrainingInterrupted
-    from ..train.run import default_run_dir, fit, resume
-    from . import CLIError
-
     progress = False if args.no_progress else None
-    callbacks = _epoch_callbacks(args)
 
     def log(line):
         print(line, flush=True)
 
+    callbacks = _epoch_callbacks(args)
     try:
         if args.resume:
             given = [f"--{opt.replace('_', '-')}" for opt in _FIELDS if getattr(args, opt) is not None]
@@ -134,27 +129,29 @@ def _run(args) -> int:
         print(f"glassnet train: {e.args[0]}", file=sys.stderr)
         if e.checkpoint is not None:
             run_dir = e.checkpoint.parent
+            _draw_curves(run_dir)
             print(f"glassnet train: resume with: glassnet train --resume {run_dir}", file=sys.stderr)
         return 130
-    except FileNotFoundError as e:
-        raise CLIError(f"{e} (on the command line: --download, or --data-dir DIR)") from None
-    except DownloadError as e:
-        raise CLIError(str(e)) from None
+    except (DatasetNotFoundError, DownloadError) as e:
+        raise CLIError(e.message(DATA_WORDS)) from None
+    _draw_curves(result.run_dir)
     return 0 if result.metrics is not None else 1
+
+
+def _draw_curves(run_dir) -> None:
+    """curves.png from history.json (drawn here: the command line sits above both train and viz)."""
+    if runs.read_history(run_dir) is not None:
+        viz.write_curves(run_dir)
 
 
 def _epoch_callbacks(args):
     """run_dir -> the training callbacks the options ask for (``--keep-epoch-weights``)."""
     if not args.keep_epoch_weights:
         return lambda run_dir: ()
-    from ..explore.epochs import KeepEpochWeights
-
     return lambda run_dir: (KeepEpochWeights(run_dir),)
 
 
 def _download(config) -> None:
-    from ..data import get_dataset
-
     if config.dataset != "mnist-subset":
         for train in (True, False):
             get_dataset(config.dataset, root=config.data_root, train=train, download=True)

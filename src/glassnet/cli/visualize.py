@@ -18,6 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import viz
+from ..train.predict import load_image, needs_inversion
+from ..viz.run import open_run
+from .options import CLIError, integer
+
 KINDS = ("filters", "features", "saliency", "curves", "confusion", "maximize")
 
 
@@ -38,18 +43,18 @@ def register(subparsers) -> None:
     p.add_argument("--target", default=None, metavar="CLASS", help="saliency: class to explain (default: predicted)")
     p.add_argument("--channels", default=None, metavar="LIST",
                    help="maximize: channels, e.g. 0,3,5 or 0-7 (default: the first 8)")
-    p.add_argument("--steps", type=int, default=200, metavar="N", help="maximize: gradient-ascent steps (200)")
-    p.add_argument("--max-channels", type=int, default=16, metavar="N",
+    p.add_argument("--steps", type=integer(1), default=200, metavar="N", help="maximize: gradient-ascent steps (200)")
+    p.add_argument("--max-channels", type=integer(1), default=16, metavar="N",
                    help="features: channels shown per layer (16)")
     p.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
                    help="invert an image file's grey levels: auto (light border and dark training data), yes, no")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     p.set_defaults(func=run)
 
 
 def parse_channels(text: str | None):
     """``"0,3,5"`` or ``"0-7"`` (or a mix) -> list of ints; None stays None."""
-    from . import CLIError
-
     if text is None:
         return None
     out = []
@@ -68,9 +73,6 @@ def load_input(run, spec: str | None, invert: str = "auto"):
     Image files are read as ``glassnet predict`` reads them (grey or RGB, resized, inverted when asked or,
     with ``"auto"``, when the border is light and the training images were dark).
     """
-    from ..train.predict import load_image, needs_inversion
-    from . import CLIError
-
     spec = spec or "test:0"
     if spec.startswith("test:"):
         try:
@@ -88,8 +90,6 @@ def load_input(run, spec: str | None, invert: str = "auto"):
 
 
 def parse_target(run, text):
-    from . import CLIError
-
     if text is None:
         return None
     names = run.class_names
@@ -106,8 +106,6 @@ def parse_target(run, text):
 
 def figure_for(run, args):
     """(Figure, file stem) for the picture asked for."""
-    from .. import viz
-
     what = args.what
     if what == "filters":
         layer = int(args.layer) if args.layer is not None and args.layer.lstrip("-").isdigit() else args.layer
@@ -124,9 +122,7 @@ def figure_for(run, args):
     if what == "curves":
         history = run.history()
         if history is None:
-            from . import CLIError
-
-            raise CLIError(f"{run.path}: no history.json (is this a run directory written by glassnet train?)")
+                    raise CLIError(f"{run.path}: no history.json (is this a run directory written by glassnet train?)")
         return viz.curves(history, title=f"{run.name} ({run.model_name} on {run.dataset_name})"), "curves"
     if what == "confusion":
         return viz.confusion(run.confusion_matrix(), run.class_names,
@@ -136,11 +132,8 @@ def figure_for(run, args):
 
 
 def run(args) -> int:
-    from ..viz import save
-    from ..viz.run import open_run
-
-    r = open_run(args.run_dir)
+    r = open_run(args.run_dir, args.allow_nonfinite)
     fig, stem = figure_for(r, args)
     out = Path(args.out) if args.out else r.path / "viz" / f"{stem}.{args.format}"
-    print(save(fig, out))
+    print(viz.save(fig, out))
     return 0

@@ -12,7 +12,7 @@ See ``docs/data.md``.
 from .cifar import CIFAR10, read_cifar_batch, write_cifar_batch
 from .dataset import ArrayDataset
 from .download import data_home, default_root
-from .errors import ChecksumError, DataFormatError, DownloadError
+from .errors import ChecksumError, DataFormatError, DatasetNotFoundError, DownloadError
 from .idx import read_idx, write_idx
 from .loader import DataLoader
 from .mnist import MNIST, SUBSET_DIR, FashionMNIST, MNISTSubset, load_mnist_subset
@@ -34,4 +34,5 @@ __all__ = [
     "SUBSET_DIR", "DataLoader", "Transform", "Compose", "Normalize", "RandomCrop", "RandomHorizontalFlip",
     "MNIST_MEAN", "MNIST_STD", "CIFAR10_MEAN", "CIFAR10_STD", "read_idx", "write_idx", "read_cifar_batch",
     "write_cifar_batch", "data_home", "default_root", "DataFormatError", "ChecksumError", "DownloadError",
+    "DatasetNotFoundError",
 ]

@@ -106,8 +106,7 @@ class CIFAR10(ArrayDataset):
             if all((folder / f).is_file() for f in files):
                 return folder
         archive = self.root / self.resources[0].filename
-        how_to = (f"{archive.name} (or its extracted {BATCH_DIR}/ folder) into {self.root} "
-                  f"(or pass root=<that directory>)")
+        how_to = f"{archive.name} (or its extracted {BATCH_DIR}/ folder) into {self.root}"
         if not archive.is_file():
             if not download:
                 raise missing_files_error(self.label, [f"{BATCH_DIR}/{f}" for f in files], self.root, how_to)

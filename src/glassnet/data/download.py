@@ -13,14 +13,17 @@ a one-line message saying which files to put in which directory.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import sys
+import tarfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._files import atomic_write
-from .errors import ChecksumError, DataFormatError, DownloadError
+from .errors import ChecksumError, DataFormatError, DatasetNotFoundError, DownloadError
 
 TIMEOUT_S = 10.0
 """Seconds any single network operation (connect, read) may take before the download is abandoned."""
@@ -47,8 +50,6 @@ class Resource:
 
 def _open_url(url: str, timeout: float):
     """Open ``url`` for reading (kept apart so tests can replace it)."""
-    import urllib.request  # lazy: keeps `import glassnet.data` light
-
     return urllib.request.urlopen(url, timeout=timeout)
 
 
@@ -60,8 +61,6 @@ def fetch(resource: Resource, mirrors, dest_dir, label: str) -> Path:
     :class:`DownloadError` is raised. A checksum mismatch raises
     :class:`ChecksumError` at once (nothing is written).
     """
-    import http.client  # lazy, as in _open_url
-
     dest = Path(dest_dir) / resource.filename
     reasons = []
     for base in mirrors:
@@ -97,14 +96,12 @@ def download_all(label: str, resources, mirrors, dest_dir, how_to: str) -> None:
         try:
             fetch(res, mirrors, dest_dir, label)
         except DownloadError as exc:
-            raise DownloadError(f"{label}: {exc}. Without network, put {how_to}") from None
+            raise DownloadError(f"{label}: {exc}", how_to) from None
 
 
-def missing_files_error(label: str, missing, directory, how_to: str) -> FileNotFoundError:
-    """The error for dataset files that are absent and ``download=False``."""
-    return FileNotFoundError(
-        f"{label}: {', '.join(missing)} not found in {directory}. Pass download=True to fetch them, or put {how_to}"
-    )
+def missing_files_error(label: str, missing, directory, how_to: str) -> DatasetNotFoundError:
+    """The error for dataset files that are absent and ``download=False`` (a ``FileNotFoundError``)."""
+    return DatasetNotFoundError(label, missing, directory, how_to)
 
 
 def extract_members(archive, members: dict, dest_dir, label: str) -> None:
@@ -116,8 +113,6 @@ def extract_members(archive, members: dict, dest_dir, label: str) -> None:
     hostile archive cannot write elsewhere (no ``..``, absolute paths or links are
     followed); every other member is ignored. Each file is written atomically.
     """
-    import tarfile
-
     found = set()
     try:
         with tarfile.open(archive, "r:*") as tar:

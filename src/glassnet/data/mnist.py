@@ -86,7 +86,7 @@ class MNIST(ArrayDataset):
 
     def _how_to(self) -> str:
         names = ", ".join(r.filename for r in self.resources)
-        return f"{names} (gzipped or not) into {self.root} (or pass root=<that directory>)"
+        return f"{names} (gzipped or not) into {self.root}"
 
     def _locate(self, download: bool) -> tuple[Path, Path]:
         def find(stem):

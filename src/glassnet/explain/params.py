@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..nn import Conv2d, Linear
 from ..nn.functional.conv import conv_output_shape
 from .document import Block, Equation, Explanation, Raw, Section, Text
 from .notation import Names
@@ -146,7 +147,6 @@ def params(input=(100, 100, 3), filters=10, kernel=3, stride=1, padding=0, bias=
 
 def _module_checks(C, F, k, s, p, bias, n_in, conv, dense_units):
     """Count the parameters of the real glassnet layers (when small enough to build)."""
-    from ..nn import Conv2d, Linear
 
     checks = {}
     if conv <= _CHECK_LIMIT:

@@ -18,12 +18,16 @@ from .source import Source
 __all__ = ["Explorer", "Source", "open_explorer", "explore"]
 
 
-def open_explorer(run_dir=None, model: str | None = None, weights=None, dataset: str | None = None) -> Explorer:
-    """An :class:`Explorer` on a run directory, or on a model by name (with optional weights and test set)."""
+def open_explorer(run_dir=None, model: str | None = None, weights=None, dataset: str | None = None,
+                  data_dir=None) -> Explorer:
+    """An :class:`Explorer` on a run directory, or on a model by name (with optional weights and test set, read
+    from ``data_dir`` or the data set's default directory). An ONNX file: ``explore(glassnet.onnx.load(path))``
+    or ``glassnet explore FILE.onnx``, which also reads its metadata."""
     if (run_dir is None) == (model is None):
         raise ValueError("give a run directory or a model name (not both)")
-    src = Source.from_run(run_dir) if run_dir is not None else Source.from_model(model, weights, dataset)
-    return Explorer(src)
+    if run_dir is not None:
+        return Explorer(Source.from_run(run_dir))
+    return Explorer(Source.from_model(model, weights, dataset, data_dir=data_dir))
 
 
 def explore(model, input_size=None, *, test_set=None, class_names=None, normalize=None, host: str = "127.0.0.1",

@@ -1,4 +1,5 @@
-"""What the explorer is started on: a run directory, or a model by name (optionally with weights).
+"""What the explorer is started on: a run directory, a model by name (optionally with weights), or any module
+(an ONNX file's, see ``cli/explore.py``).
 
 :class:`Source` gives the model (per epoch when the run kept per-epoch weights), its input size,
 class names and normalisation, the test split when there is one, and turns an *input spec* into an
@@ -54,14 +55,16 @@ class Source:
                    run.path, test, saved_epochs(run.path), history)
 
     @classmethod
-    def from_model(cls, name: str, weights=None, dataset: str | None = None, num_classes: int | None = None):
-        """A zoo model by name: untrained (seed 0) or with ``weights``; ``dataset`` offers its test split."""
+    def from_model(cls, name: str, weights=None, dataset: str | None = None, num_classes: int | None = None,
+                   data_dir=None):
+        """A zoo model by name: untrained (seed 0) or with ``weights``; ``dataset`` offers its test split (files in
+        ``data_dir``, default the data set's own directory)."""
         from .. import backend
         from ..data import get_dataset
         from ..models import get_model
         from ..train.config import NORMALIZATION
 
-        test = get_dataset(dataset, train=False) if dataset else None
+        test = get_dataset(dataset, root=data_dir, train=False) if dataset else None
         kwargs = {}
         if num_classes or test is not None:
             kwargs["num_classes"] = num_classes or len(test.classes)

@@ -49,8 +49,12 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from .. import nn
+from .render import render_html, render_text
 from .shapes import Geometry, _shape_str, layer_geometry
+from .trace import trace_children
 
 
 @dataclass
@@ -116,12 +120,10 @@ class Summary:
 
     def to_text(self, max_depth: int | None = None) -> str:
         """The table as text; ``max_depth`` hides rows nested deeper (0: top-level layers only)."""
-        from .render import render_text
 
         return render_text(self, max_depth)
 
     def to_html(self, max_depth: int | None = None) -> str:
-        from .render import render_html
 
         return render_html(self, max_depth)
 
@@ -257,7 +259,6 @@ class _Walker:
         return st
 
     def _traced(self, module, name, depth, st):
-        from .trace import trace_children
 
         calls, x_id, y = trace_children(module, st.shape)
         states = {x_id: st}
@@ -296,7 +297,6 @@ def summary(model, input_size=None, batch_size: int = 1, dtype=None) -> Summary:
     shape = parse_size(input_size)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    import numpy as np
 
     itemsize = np.dtype(dtype or model.dtype).itemsize
     start = _State(shape, (1, 1), (1, 1)) if len(shape) == 3 else _State(shape, None, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import backend as B
 from . import init
+from .containers import Sequential
 from .functional.conv import conv2d_backward, conv2d_forward
 from .functional.geometry import conv_window, positive_int
 from .module import Module
@@ -105,7 +106,6 @@ def skip_input_gradient(model: Module) -> list[Conv2d]:
     >>> [m.label for m in skip_input_gradient(lenet5())]
     ['Conv2d (features.0)']
     """
-    from .containers import Sequential
 
     m = model
     while isinstance(m, Sequential) and len(m):

@@ -18,13 +18,15 @@ does not import it, the functions do.
 from __future__ import annotations
 
 from .errors import OnnxError
+from .exporter import export as _export
+from .loader import load as _load
+from .loader import read_metadata as _read
 
 __all__ = ["export", "load", "read_metadata", "OnnxError"]
 
 
 def export(model, path, input_shape=None, opset: int = 17, dynamic_batch: bool = True, metadata=None):
     """Write ``model`` to the ONNX file ``path`` (atomically); see :func:`glassnet.onnx.exporter.export`."""
-    from .exporter import export as _export
 
     return _export(model, path, input_shape=input_shape, opset=opset, dynamic_batch=dynamic_batch,
                    metadata=metadata)
@@ -32,13 +34,11 @@ def export(model, path, input_shape=None, opset: int = 17, dynamic_batch: bool =
 
 def load(path):
     """Build a glassnet module from the ONNX file ``path``; see :func:`glassnet.onnx.loader.load`."""
-    from .loader import load as _load
 
     return _load(path)
 
 
 def read_metadata(path) -> dict:
     """The metadata of an ONNX file (JSON entries decoded); see :func:`glassnet.onnx.loader.read_metadata`."""
-    from .loader import read_metadata as _read
 
     return _read(path)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend as B
 from .errors import OnnxError
+from .pooling import onnx_pads
 
 INT64_MAX = np.iinfo(np.int64).max
 
@@ -97,7 +98,6 @@ def lrn(g, m, path, x_name, x):
 
 
 def _pool(g, m, path, x_name, x, op, **extra):
-    from .pooling import onnx_pads
 
     found = onnx_pads(x.shape[2:], m.kernel_size, m.stride, m.padding, m.ceil_mode, extra.get("count_include_pad"))
     if found is None:

@@ -23,12 +23,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import __version__, nn
 from .. import backend as B
-from .. import nn
+from ..io import atomic_write_bytes
+from ..models.googlenet import _MEAN, _STD, GoogLeNet
+from ..models.resnet_cifar import ZeroPadShortcut
 from ..nn.module import no_grad
 from . import export_layers as L
 from .errors import OnnxError
 from .export_layers import Builder, refuse
+from .modules import Affine, Graph, Upsample
 
 MIN_OPSET = 13  # Softmax along one axis, Pad/Slice/Resize/Dropout taking their parameters as inputs
 
@@ -65,7 +69,6 @@ def _residual(g, m, path, x_name, x):
 
 
 def _googlenet(g, m, path, x_name, x):
-    from ..models.googlenet import _MEAN, _STD
 
     if m.transform_input:
         scale = np.array([s / 0.5 for s in _STD], np.float32).reshape(1, 3, 1, 1)
@@ -103,9 +106,6 @@ def _join(path: str, name: str) -> str:
 
 
 def _handlers():
-    from ..models.googlenet import GoogLeNet
-    from ..models.resnet_cifar import ZeroPadShortcut
-    from .modules import Affine, Graph, Upsample
 
     leaves = {
         nn.Conv2d: L.conv, nn.Linear: L.linear, nn.BatchNorm1d: L.batch_norm, nn.BatchNorm2d: L.batch_norm,
@@ -149,7 +149,6 @@ def _walk(g, m, path, x_name, x):
 
 # ---------------------------------------------------------------------------- the model
 def _metadata_props(metadata, channels, counts) -> dict:
-    from .. import __version__
 
     if not isinstance(metadata, Mapping | None):
         raise OnnxError(f"metadata must be a mapping of names to values, got {type(metadata).__name__}")
@@ -177,7 +176,6 @@ def build(model, input_shape=None, opset: int = 17, dynamic_batch: bool = True, 
     import onnx
     from onnx import TensorProto, helper
 
-    from .. import __version__
 
     if not isinstance(model, nn.Module):
         raise OnnxError(f"export expects a glassnet Module, got {type(model).__name__}")
@@ -242,7 +240,6 @@ def export(model, path, input_shape=None, opset: int = 17, dynamic_batch: bool =
     The model runs once on a zero batch in evaluation mode (its modes are restored
     afterwards); the graph is checked with ``onnx.checker.check_model(full_check=True)``.
     """
-    from ..io import atomic_write_bytes
 
     data = build(model, input_shape, opset, dynamic_batch, metadata).SerializeToString()
     atomic_write_bytes(path, data)

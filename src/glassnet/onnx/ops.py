@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
+from ..models.resnet_cifar import ZeroPadShortcut
 from .errors import OnnxError
+from .modules import Affine, Upsample
+from .pooling import torch_padding
 
 
 class Node:
@@ -154,7 +157,6 @@ def batch_norm(node):
 
 
 def _pool(node, cls, **extra):
-    from .pooling import torch_padding
 
     kernel = _pair_attr(node, "kernel_shape", ())
     stride = _pair_attr(node, "strides", (1, 1))
@@ -228,7 +230,6 @@ def dropout(node):
 
 
 def resize(node):
-    from .modules import Upsample
 
     mode = node.attrs.get("mode", "nearest")
     ctm = node.attrs.get("coordinate_transformation_mode", "half_pixel")
@@ -254,7 +255,6 @@ def resize(node):
 
 def affine(node, data_index):
     """``Mul`` or ``Add`` with one constant operand."""
-    from .modules import Affine
 
     c = np.asarray(node.consts[1 - data_index], np.float32)
     if node.shape is not None and None not in node.shape:
@@ -265,7 +265,6 @@ def affine(node, data_index):
 
 def zero_pad_shortcut(node, pad):
     """``Slice`` (every s-th pixel of H and W) optionally followed by ``Pad`` (zero channels appended)."""
-    from ..models.resnet_cifar import ZeroPadShortcut
 
     starts, ends = node.const(1, "starts"), node.const(2, "ends")
     axes = node.const(3, "axes", required=False)

@@ -26,6 +26,9 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
+from ..io import load_json, save_json
+
 FORMAT = "glassnet-run/1"
 """The ``format`` entry of every ``config.json`` this version writes."""
 
@@ -62,6 +65,7 @@ class TrainConfig:
         val_split: fraction of the training split held out (seeded) for validation; 0: none.
         early_stopping: patience in epochs (0: off), on ``monitor`` (``val_loss`` or ``val_acc``).
         seed: seeds initialisation, the validation split, the batch order and dropout.
+        checkpoint_every: also checkpoint every this many steps inside an epoch (0: at epoch ends only).
 
     Filled by :meth:`resolve` from the data set (``None`` until then):
         num_classes, input_shape [C, H, W], class_names, mean and std (per channel).
@@ -85,6 +89,7 @@ class TrainConfig:
     early_stopping: int = 0
     monitor: str = "val_loss"
     seed: int = 0
+    checkpoint_every: int = 0
     num_classes: int | None = None
     input_shape: list | None = None
     class_names: list | None = None
@@ -117,7 +122,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "lr_step"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 bad(name, "a positive int")
-        for name in ("early_stopping", "seed"):
+        for name in ("early_stopping", "seed", "checkpoint_every"):
             if not is_int(getattr(self, name)) or getattr(self, name) < 0:
                 bad(name, "a non-negative int")
         if not is_num(self.lr) or self.lr <= 0:
@@ -162,8 +167,6 @@ class TrainConfig:
         The normalisation is the known constant of the data set (:data:`NORMALIZATION`),
         else the per-channel mean and std of ``train_set``'s pixels scaled to [0, 1].
         """
-        import numpy as np
-
         images = train_set.images
         self.num_classes = len(train_set.classes)
         self.input_shape = [int(s) for s in images.shape[1:]]
@@ -212,13 +215,9 @@ class TrainConfig:
 
     def save(self, path) -> None:
         """Write ``config.json`` atomically (:func:`glassnet.io.save_json`)."""
-        from ..io import save_json
-
         save_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path) -> TrainConfig:
         """Read a ``config.json``; a missing, corrupt or invalid file raises an error naming it."""
-        from ..io import load_json
-
         return cls.from_dict(load_json(path), source=os.fspath(path))

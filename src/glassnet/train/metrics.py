@@ -19,9 +19,8 @@ With targets ``t`` (N,) and predicted classes ``p = argmax(logits, axis=1)`` (N,
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend as B
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..nn.module import no_grad
 
 

@@ -1,18 +1,23 @@
-"""A training run from a :class:`TrainConfig`: data, model, optimizer, the fit loop, and the run directory.
+"""A training run from a :class:`TrainConfig`: data, model, optimizer, the fit loop, into a run directory.
 
-``fit(config)`` is what ``glassnet train`` does; it writes a run directory::
+``fit(config)`` is what ``glassnet train`` does. The run directory's files,
+its lock and its promises belong to :mod:`glassnet.runs`; this module decides
+*when* each is written:
 
-    RUN_DIR/
-      config.json         the resolved TrainConfig (written first)
-      history.json        {"epochs": [{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}]}
-                          rewritten after every epoch
-      checkpoint/         for resume: see glassnet.train.checkpoint (after every epoch and on Ctrl-C)
-      model.safetensors   the final weights, PyTorch key names (written when training ends)
-      curves.png          loss and accuracy per epoch
-      metrics.json        test-split evaluation (also what ``glassnet evaluate`` writes)
+1. nothing is created before the data set and model have loaded and been
+   checked against each other;
+2. the directory is locked (one writer), ``config.json`` is written;
+3. ``history.json`` after every epoch, a checkpoint after every epoch (and
+   every ``checkpoint_every`` steps, and on Ctrl-C);
+4. ``model.safetensors`` and ``metrics.json`` when training ends.
 
-Every file is written atomically; nothing is created before the data set and
-model have loaded and been checked against each other.
+``curves.png`` is drawn by the command line (:func:`glassnet.viz.write_curves`),
+which sits above both ``train`` and ``viz``.
+
+Killed at any moment, a run can be continued: :func:`resume` continues from
+the last checkpoint, or, when it died before its first one, starts it again
+from its ``config.json``; :func:`fit` into the same directory starts over.
+Each says which in its log.
 """
 
 from __future__ import annotations
@@ -21,18 +26,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .. import backend
-from .checkpoint import CheckpointError
+from .. import backend, optim, runs
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
+from ..data import ArrayDataset, Compose, DataLoader, Normalize, RandomCrop, RandomHorizontalFlip, get_dataset
+from ..models import get_model
+from ..nn.loss import CrossEntropyLoss
+from ..nn.module import no_grad
+from ..optim.lr_scheduler import CosineAnnealingLR, OneCycleLR, StepLR
+from ..runs import CHECKPOINT_DIR, EVAL_BATCH, CheckpointError, RunError
+from .callbacks import EarlyStopping
 from .config import TrainConfig
-
-CHECKPOINT_DIR = "checkpoint"
-EVAL_BATCH = 500
-
-
-class RunError(ValueError):
-    """A run directory or a run's inputs that cannot be used: the message says what to do."""
+from .metrics import confusion_matrix, evaluate, per_class_accuracy
+from .trainer import Trainer
 
 
 @dataclass
@@ -54,8 +59,6 @@ def load_data(config: TrainConfig):
     Resolves ``config`` (classes, input shape, normalisation) from the training split
     before it is split, if it is not resolved yet.
     """
-    from ..data import ArrayDataset, get_dataset
-
     root = config.data_root
     train = get_dataset(config.dataset, root=root, train=True)
     test = get_dataset(config.dataset, root=root, train=False)
@@ -81,8 +84,6 @@ def load_data(config: TrainConfig):
 def transform(config: TrainConfig, train: bool = False):
     """The batch transform: per-channel normalisation with the config's mean/std, after
     the config's augmentation when ``train`` (pixels in [0, 1], padding value 0 = black)."""
-    from ..data import Compose, Normalize, RandomCrop, RandomHorizontalFlip
-
     norm = Normalize(config.mean, config.std)
     size = tuple(config.input_shape[1:])
     if not train or config.augment == "none":
@@ -94,9 +95,6 @@ def transform(config: TrainConfig, train: bool = False):
 
 def build_model(config: TrainConfig):
     """The (untrained) model of a resolved config; checked to map its input shape to ``num_classes`` logits."""
-    from ..models import get_model
-    from ..nn.module import no_grad
-
     try:
         model = get_model(config.model, num_classes=config.num_classes, **config.model_args)
     except TypeError as e:  # an argument the builder does not take
@@ -123,9 +121,6 @@ def build_model(config: TrainConfig):
 
 def build_optimizer(config: TrainConfig, model, steps_per_epoch: int):
     """(optimizer, scheduler or None, scheduler interval) as the config says."""
-    from .. import optim
-    from ..optim.lr_scheduler import CosineAnnealingLR, OneCycleLR, StepLR
-
     params, lr, wd = list(model.parameters()), config.lr, config.weight_decay
     if config.optimizer == "adam":
         opt = optim.Adam(params, lr=lr, weight_decay=wd)
@@ -157,10 +152,6 @@ def default_run_dir(config: TrainConfig, base="runs") -> Path:
 # ---------------------------------------------------------------------------- the run
 def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=()):
     """Everything but the run directory's files: data, model, optimizer, loaders, trainer."""
-    from ..data import DataLoader
-    from .callbacks import EarlyStopping
-    from .trainer import Trainer
-
     backend.manual_seed(config.seed)
     train, val, test = load_data(config)
     norm = transform(config)
@@ -172,8 +163,8 @@ def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=()):
     stopper = EarlyStopping(config.early_stopping, config.monitor) if config.early_stopping else None
     trainer = Trainer(model, opt, train_loader, val_loader=val_loader, epochs=config.epochs, scheduler=sched,
                       scheduler_interval=interval, early_stopping=stopper,
-                      checkpoint_dir=run_dir / CHECKPOINT_DIR, callbacks=[_HistoryWriter(run_dir), *callbacks],
-                      progress=progress, log=log)
+                      checkpoint_dir=run_dir / CHECKPOINT_DIR, checkpoint_every=config.checkpoint_every,
+                      callbacks=[_HistoryWriter(run_dir), *callbacks], progress=progress, log=log)
     return trainer, test
 
 
@@ -188,85 +179,116 @@ class _HistoryWriter:
 
 
 def write_history(run_dir: Path, trainer) -> None:
-    from ..io import save_json
-
     es = trainer.early_stopping
-    save_json(run_dir / "history.json", {
+    runs.write_history(run_dir, {
         "epochs": trainer.history, "completed": trainer.epoch >= trainer.epochs or trainer.stopped_early,
         "stopped_early": trainer.stopped_early, "best_epoch": es.best_epoch if es is not None else None,
     })
 
 
-def _check_new_run_dir(run_dir: Path) -> None:
+def _check_new_run_dir(run_dir: Path) -> str | None:
+    """None for a new (or bare) directory, ``"restart"`` for a run killed before its first checkpoint;
+    :class:`RunError` for anything else."""
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"{run_dir}: exists and is not a directory; choose another --out")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        what = "a run" if (run_dir / "config.json").exists() else "files"
-        raise RunError(f"{run_dir}: already holds {what}; choose another --out, or resume it "
-                       f"(glassnet train --resume {run_dir})")
+    if runs.is_bare(run_dir):
+        return None
+    if runs.never_checkpointed(run_dir):
+        return "restart"
+    what = "a run" if (run_dir / runs.CONFIG).exists() else "files"
+    raise RunError(f"{run_dir}: already holds {what}; choose another --out, or resume it "
+                   f"(glassnet train --resume {run_dir})")
+
+
+def _start_over(run_dir: Path) -> None:
+    """Remove what a run killed before its first checkpoint left (config, history, metrics, curves)."""
+    for name in (runs.CONFIG, runs.HISTORY, runs.TIMING, runs.METRICS, runs.CURVES):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | None = None, log=None,
         callbacks=()) -> RunResult:
-    """Train as ``config`` says (default: :class:`TrainConfig()`) into a new ``run_dir``; evaluate on the test split.
+    """Train as ``config`` says (default: :class:`TrainConfig()`) into ``run_dir``; evaluate on the test split.
 
-    ``run_dir`` defaults to :func:`default_run_dir`; it must not exist or be
-    empty. ``log`` (e.g. ``print``) receives one line per epoch; ``callbacks`` are
-    handed to the :class:`~glassnet.train.trainer.Trainer`. Raises
-    :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C, after
-    saving a checkpoint that :func:`resume` continues from.
+    ``run_dir`` defaults to :func:`default_run_dir`; it must not exist, be
+    empty, or hold a run killed before its first checkpoint (started over,
+    as the log says). ``log`` (e.g. ``print``) receives one line per epoch;
+    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`.
+    Raises :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C,
+    after saving a checkpoint that :func:`resume` continues from, and
+    :class:`RunError` when another process writes ``run_dir``.
     """
     config = TrainConfig() if config is None else config
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     _check_new_run_dir(run_dir)
     trainer, test = _setup(config, run_dir, progress, log, callbacks)  # may fail: nothing written yet
     created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config.save(run_dir / "config.json")
+    lock = runs.open_for_writing(run_dir, "glassnet train")
+    _log_takeover(lock, log)
     try:
-        return _train_and_finish(config, run_dir, trainer, test)
-    except Exception:
-        if not (run_dir / CHECKPOINT_DIR / "state.json").exists():  # failed in epoch 1: leave no trace
-            for name in ("config.json", "history.json"):
-                (run_dir / name).unlink(missing_ok=True)
-            if created and not any(run_dir.iterdir()):
-                run_dir.rmdir()
-        raise
+        if _check_new_run_dir(run_dir) == "restart":  # checked again under the lock
+            _start_over(run_dir)
+            if log is not None:
+                log(f"{run_dir} held a run stopped before its first checkpoint: starting over in it")
+        runs.write_config(run_dir, config.to_dict())
+        try:
+            return _train_and_finish(config, run_dir, trainer, test)
+        except Exception:
+            if not runs.has_checkpoint(run_dir):  # failed in epoch 1: leave no trace
+                _start_over(run_dir)
+                lock.release()
+                if created and runs.is_bare(run_dir):
+                    for p in run_dir.iterdir():
+                        p.unlink()
+                    run_dir.rmdir()
+            raise
+    finally:
+        lock.release()
+
+
+def _log_takeover(lock, log) -> None:
+    if lock.took_over is not None and log is not None:
+        log(f"{lock.run_dir}: took over the lock of pid {lock.took_over.get('pid')} (no longer running)")
 
 
 def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
-    """Continue the run in ``run_dir`` from its checkpoint with its own ``config.json``; finish as :func:`fit`."""
+    """Continue the run in ``run_dir`` with its own ``config.json``; finish as :func:`fit`.
+
+    From its last checkpoint; a run that stopped before its first checkpoint
+    starts again from epoch 1 (the log says which).
+    """
     run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    ckpt = run_dir / CHECKPOINT_DIR
-    if not (ckpt / "state.json").is_file():
-        raise RunError(f"{run_dir}: no checkpoint to resume from ({ckpt / 'state.json'} is missing)")
+    config = load_config(run_dir)
     trainer, test = _setup(config, run_dir, progress, log, callbacks)
-    trainer.load_checkpoint()
-    if log is not None:
-        log(f"resuming {run_dir} at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}")
-    return _train_and_finish(config, run_dir, trainer, test)
+    with runs.open_for_writing(run_dir, "glassnet train --resume") as lock:
+        _log_takeover(lock, log)
+        if runs.has_checkpoint(run_dir):
+            trainer.load_checkpoint()
+            where = f"at epoch {trainer.epoch + 1}, batch {trainer.step} of {len(trainer.train_loader)}"
+        elif not runs.never_checkpointed(run_dir):
+            raise RunError(f"{run_dir}: no checkpoint to resume from ({runs.checkpoint_dir(run_dir) / 'state.json'} "
+                           f"is missing, and the run has its {runs.WEIGHTS})")
+        else:
+            _start_over(run_dir)
+            runs.write_config(run_dir, config.to_dict())
+            where = "from its config.json, epoch 1 (it stopped before its first checkpoint)"
+        if log is not None:
+            log(f"resuming {run_dir} {where}")
+        return _train_and_finish(config, run_dir, trainer, test)
 
 
 def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
-    from ..io import save_weights
-
     start = time.perf_counter()
     try:
         trainer.fit()
     except KeyboardInterrupt:
         write_history(run_dir, trainer)
-        if trainer.history:
-            write_curves(run_dir)
         raise
     write_history(run_dir, trainer)
-    save_weights(run_dir / "model.safetensors", trainer.model.state_dict(),
-                 metadata={"model": config.model, "epochs": str(trainer.epoch)})
-    write_curves(run_dir)
+    runs.write_weights(run_dir, trainer.model.state_dict(),
+                       metadata={"model": config.model, "epochs": str(trainer.epoch)})
     metrics = evaluate_split(trainer.model, config, test, "test")
-    from ..io import save_json
-
-    save_json(run_dir / "metrics.json", metrics)
+    runs.write_metrics(run_dir, metrics)
     if trainer.log is not None:
         trainer.log(f"test accuracy: {metrics['accuracy']:.2%} ({metrics['n']} {config.dataset} test images)")
         trainer.log(f"run saved to {run_dir}")
@@ -274,22 +296,8 @@ def _train_and_finish(config, run_dir: Path, trainer, test) -> RunResult:
                      time.perf_counter() - start)
 
 
-def write_curves(run_dir: Path) -> Path:
-    """Draw ``history.json`` to ``curves.png`` with :func:`glassnet.viz.curves` (the one curves picture)."""
-    from .. import viz
-    from ..io import load_json
-
-    path = Path(run_dir) / "curves.png"
-    viz.save(viz.curves(load_json(Path(run_dir) / "history.json")), path)
-    return path
-
-
 def evaluate_split(model, config: TrainConfig, dataset, split: str) -> dict:
     """Accuracy, loss, per-class accuracy and confusion matrix of ``model`` on ``dataset`` (JSON-able)."""
-    from ..data import DataLoader
-    from ..nn.loss import CrossEntropyLoss
-    from .metrics import confusion_matrix, evaluate, per_class_accuracy
-
     loader = DataLoader(dataset, batch_size=EVAL_BATCH, transform=transform(config))
     r = evaluate(model, loader, CrossEntropyLoss())
     cm = confusion_matrix(r["targets"], r["pred"], config.num_classes)
@@ -299,48 +307,43 @@ def evaluate_split(model, config: TrainConfig, dataset, split: str) -> dict:
 
 
 # ---------------------------------------------------------------------------- reading a run
-def _load_config(run_dir: Path) -> TrainConfig:
-    from ..io import GlassnetIOError
-
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run directory")
-    path = run_dir / "config.json"
-    if not path.is_file():
-        raise RunError(f"{run_dir}: not a run directory (no config.json); train one with: glassnet train --out DIR")
+def load_config(run_dir) -> TrainConfig:
+    """The resolved :class:`TrainConfig` of ``RUN_DIR/config.json``; :class:`RunError` naming the problem."""
+    run_dir = Path(run_dir)
+    data = runs.read_config(run_dir)
     try:
-        config = TrainConfig.load(path)
-    except GlassnetIOError as e:
+        config = TrainConfig.from_dict(data, source=str(run_dir / runs.CONFIG))
+    except ValueError as e:
         raise RunError(str(e)) from None
     if not config.resolved:
-        raise RunError(f"{path}: lacks the data-set entries (num_classes, input_shape, class_names, mean, std)")
+        raise RunError(f"{run_dir / runs.CONFIG}: lacks the data-set entries (num_classes, input_shape, "
+                       "class_names, mean, std)")
     return config
 
 
-def load_run(run_dir) -> tuple:
+_load_config = load_config  # the former private name
+
+
+def load_run(run_dir, allow_nonfinite: bool = False) -> tuple:
     """``(model, config)`` of a finished run: the model in evaluation mode with its trained weights.
 
     ``config`` is the run's :class:`TrainConfig` (also readable as a mapping:
     ``config["mean"]``, ``dict(config)``). A directory without weights, or
-    with weights that are corrupt or do not fit the model, raises
-    :class:`RunError` naming the file and what to do.
+    with weights that are corrupt, damaged (digest), non-finite (unless
+    ``allow_nonfinite``) or do not fit the model, raises :class:`RunError`
+    naming the file and what to do.
     """
-    from ..io import GlassnetIOError, load_model_weights
-
     run_dir = Path(run_dir)
-    config = _load_config(run_dir)
-    weights = run_dir / "model.safetensors"
-    if not weights.is_file():
-        hint = (f"resume it with: glassnet train --resume {run_dir}" if (run_dir / CHECKPOINT_DIR / "state.json")
-                .is_file() else "train it first with: glassnet train --out DIR")
-        raise RunError(f"{run_dir}: no model.safetensors (training did not finish); {hint}")
+    config = load_config(run_dir)
+    state = runs.read_weights(run_dir, allow_nonfinite=allow_nonfinite)
     model = build_model(config)
     try:
-        load_model_weights(model, weights)
-    except GlassnetIOError as e:
-        raise RunError(str(e)) from None
+        model.load_state_dict(state)
+    except (KeyError, ValueError) as e:
+        raise RunError(f"{run_dir / runs.WEIGHTS}: weights do not fit {type(model).__name__}: {e}") from None
     model.eval()
     return model, config
 
 
-__all__ = ["fit", "resume", "load_run", "RunResult", "RunError", "CheckpointError", "load_data", "build_model",
-           "build_optimizer", "evaluate_split", "default_run_dir", "write_curves"]
+__all__ = ["fit", "resume", "load_run", "load_config", "RunResult", "RunError", "CheckpointError", "load_data",
+           "build_model", "build_optimizer", "evaluate_split", "default_run_dir"]

@@ -35,11 +35,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .. import backend
+from ..backend import host as np  # host arrays: files, data sets, metrics (the array library is the backend's)
 from ..nn.loss import CrossEntropyLoss
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..runs.checkpoint import CheckpointError, load_checkpoint, load_clock, merge_clock, save_checkpoint, split_clock
 from .metrics import evaluate
 
 
@@ -67,6 +66,8 @@ class Trainer:
             e.g. OneCycleLR) or every epoch (``"epoch"``).
         early_stopping: an :class:`~glassnet.train.callbacks.EarlyStopping`, or None.
         checkpoint_dir: where a checkpoint is saved after every epoch and on Ctrl-C; None: never.
+        checkpoint_every: also save one every this many steps inside an epoch (0: only at epoch ends),
+            for long epochs; resuming from one is as exact as from any other.
         callbacks: objects with ``on_epoch_begin`` / ``on_batch_end`` / ``on_epoch_end`` hooks.
         progress: show a tqdm bar (None: only when stderr is a terminal).
         log: called with one line of text per epoch (e.g. ``print``); None: silent.
@@ -81,9 +82,12 @@ class Trainer:
 
     def __init__(self, model, optimizer, train_loader, *, loss_fn=None, val_loader=None, epochs: int = 1,
                  scheduler=None, scheduler_interval: str = "step", early_stopping=None, checkpoint_dir=None,
-                 callbacks=(), progress: bool | None = False, log=None, input_grad: bool = False):
+                 checkpoint_every: int = 0, callbacks=(), progress: bool | None = False, log=None,
+                 input_grad: bool = False):
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Trainer: epochs must be a positive int, got {epochs!r}")
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+            raise ValueError(f"Trainer: checkpoint_every must be a non-negative int, got {checkpoint_every!r}")
         if scheduler_interval not in ("step", "epoch"):
             raise ValueError(f"Trainer: scheduler_interval must be 'step' or 'epoch', got {scheduler_interval!r}")
         if len(train_loader) == 0:
@@ -102,6 +106,7 @@ class Trainer:
         self.scheduler_interval = scheduler_interval
         self.early_stopping = early_stopping
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_every = checkpoint_every
         self.callbacks = list(callbacks)
         self.progress = progress
         self.log = log
@@ -150,6 +155,9 @@ class Trainer:
             self._update_bar(logs)
             self._call("on_batch_end", self.step - 1, logs)
             self._check_interrupt()
+            if self.checkpoint_every and self.checkpoint_dir is not None and self.step < n \
+                    and self.step % self.checkpoint_every == 0:
+                self.save_checkpoint()
         self._close_bar()
         record = self._epoch_record(e, start)
         self._phase = "update"  # from here to the checkpoint the state moves as one
@@ -234,7 +242,8 @@ class Trainer:
         directory = Path(directory) if directory is not None else self.checkpoint_dir
         if directory is None:
             raise ValueError("Trainer.save_checkpoint: no directory given and no checkpoint_dir set")
-        save_checkpoint(directory, self.model, self.optimizer, self.state_dict())
+        state, clock = split_clock(self.state_dict())  # wall-clock seconds kept out of the compared files
+        save_checkpoint(directory, self.model, self.optimizer, state, clock=clock)
         return directory
 
     def load_checkpoint(self, directory=None) -> dict:
@@ -242,28 +251,37 @@ class Trainer:
         directory = Path(directory) if directory is not None else self.checkpoint_dir
         if directory is None:
             raise ValueError("Trainer.load_checkpoint: no directory given and no checkpoint_dir set")
-        state = load_checkpoint(directory, self.model, self.optimizer)
+        state = merge_clock(load_checkpoint(directory, self.model, self.optimizer), load_clock(directory))
         where = directory / "state.json"
-        if state.get("steps_per_epoch") != len(self.train_loader):
+        try:
+            self._restore(state, where)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            if isinstance(e, CheckpointError):
+                raise
+            raise CheckpointError(f"{where}: does not fit this trainer ({type(e).__name__}: {e})") from None
+        return state
+
+    def _restore(self, state: dict, where: Path) -> None:
+        if state["steps_per_epoch"] != len(self.train_loader):
             raise CheckpointError(f"{where}: saved with {state.get('steps_per_epoch')} batches per epoch, this "
                                   f"loader has {len(self.train_loader)} (different data or batch size?)")
         if (state["scheduler"] is None) != (self.scheduler is None):
             raise CheckpointError(f"{where}: the checkpoint {'has' if state['scheduler'] else 'has no'} scheduler "
                                   f"state, this trainer {'has a' if self.scheduler else 'has no'} scheduler")
-        try:
-            if self.scheduler is not None:
-                self.scheduler.load_state_dict(state["scheduler"])
-            if self.early_stopping is not None and state["early_stopping"] is not None:
-                self.early_stopping.load_state_dict(state["early_stopping"])
-            self.train_loader.load_state_dict(state["loader"])
-            backend.set_rng_state(state["rng"])
-            self.epoch, self.step = int(state["epoch"]), int(state["step"])
-            self._sums = {**_zero_sums(), **state["sums"]}
-            self.history = list(state["history"])
-            self.stopped_early = bool(state["stopped_early"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise CheckpointError(f"{where}: does not fit this trainer ({e})") from None
-        return state
+        epoch, step = int(state["epoch"]), int(state["step"])
+        if not (0 <= epoch <= self.epochs and 0 <= step <= len(self.train_loader)):
+            raise CheckpointError(f"{where}: epoch {epoch}, step {step} out of range for {self.epochs} epochs of "
+                                  f"{len(self.train_loader)} batches")
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.early_stopping is not None and state["early_stopping"] is not None:
+            self.early_stopping.load_state_dict(state["early_stopping"])
+        self.train_loader.load_state_dict(state["loader"])
+        backend.set_rng_state(state["rng"])
+        self.epoch, self.step = epoch, step
+        self._sums = {**_zero_sums(), **state["sums"]}
+        self.history = list(state["history"])
+        self.stopped_early = bool(state["stopped_early"])
 
     # ------------------------------------------------------------------ Ctrl-C
     @contextlib.contextmanager

@@ -28,7 +28,7 @@ from .attribution import Saliency, explain, grad_cam, input_gradient, saliency
 from .evaluation import confusion, confusion_matrix, per_class_accuracy
 from .features import activations, feature_maps
 from .figure import render, save
-from .history import curves
+from .history import curves, write_curves
 from .hooks import Tap, units
 from .kernels import filters
 from .maximization import Maximized, maximize, maximize_input
@@ -36,5 +36,5 @@ from .maximization import Maximized, maximize, maximize_input
 __all__ = [
     "filters", "feature_maps", "saliency", "curves", "confusion", "maximize", "save", "render",
     "activations", "input_gradient", "grad_cam", "explain", "Saliency", "maximize_input", "Maximized",
-    "confusion_matrix", "per_class_accuracy", "Tap", "units",
+    "confusion_matrix", "per_class_accuracy", "Tap", "units", "write_curves",
 ]

@@ -52,6 +52,9 @@ def activations(model, image, normalize=None, layers=None):
 
 def feature_maps(model, image, normalize=None, layers=None, max_channels: int = 16, columns: int = 5):
     """Figure: the input, then one panel per conv/pool layer with its channels tiled."""
+    for name, v in (("max_channels", max_channels), ("columns", columns)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"feature_maps: {name} must be a positive int, got {v!r}")
     acts, x, shown = activations(model, image, normalize, layers)
     if not acts:
         raise ValueError(f"{type(model).__name__}: no convolution or pooling layer produced a feature map")

@@ -15,27 +15,34 @@ drawn in percent.
 
 from __future__ import annotations
 
-import json
 import os
+from pathlib import Path
 
 import numpy as np
 
-from .figure import new_figure
+from .. import runs
+from .figure import new_figure, save
 
 KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr")
 TRAIN, VAL = "#1f77b4", "#d62728"
 
 
 def load_history(path) -> object:
-    """Read a history JSON file (clear errors for a missing or corrupt file)."""
-    path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError as e:
-        raise ValueError(f"{path}: no such history file") from e
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: corrupt JSON ({e.msg} at line {e.lineno})") from e
+    """Read a history JSON file (clear errors for a missing or corrupt file): :func:`glassnet.runs.read_json`."""
+    data = runs.read_json(path)
+    if data is None:
+        raise ValueError(f"{path}: no such history file")
+    return data
+
+
+def write_curves(run_dir) -> Path:
+    """Draw a run's ``history.json`` to ``RUN_DIR/curves.png`` with :func:`curves` (the one curves picture)."""
+    history = runs.read_history(run_dir)
+    if history is None:
+        raise ValueError(f"{run_dir}: no {runs.HISTORY} to draw")
+    path = Path(run_dir) / runs.CURVES
+    save(curves(history), path)
+    return path
 
 
 def as_columns(history) -> dict[str, np.ndarray]:

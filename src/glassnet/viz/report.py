@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write
+from ..inspect.summary import summary
+from ..train.metrics import confusion_matrix
+from .attribution import saliency
+from .evaluation import confusion
+from .features import feature_maps
 from .figure import render
+from .history import as_columns, curves, percent_scale
+from .hooks import conv_layers
+from .kernels import filters
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1200px;
@@ -55,8 +63,6 @@ def _facts(run, accuracy) -> list:
     hist = run.history()
     epochs = seconds = best = None
     if hist is not None:
-        from .history import as_columns, percent_scale
-
         h = as_columns(hist)
         epochs = len(h["epoch"])
         if "val_acc" in h and np.isfinite(h["val_acc"]).any():
@@ -81,10 +87,6 @@ def _facts(run, accuracy) -> list:
 
 
 def _summary_html(run) -> str:
-    try:
-        from ..inspect.summary import summary
-    except ImportError:  # pragma: no cover - summary ships with glassnet
-        return '<p class="note">(glassnet.summary is not available)</p>'
     return summary(run.model, run.input_size).to_html()
 
 
@@ -95,10 +97,6 @@ def build_report(run, images: int = 3, max_test: int | None = None) -> str:
     ``max_test``: evaluate the confusion matrix on at most this many test
     images (all by default; ``metrics.json``'s matrix is used when present).
     """
-    from ..train.metrics import confusion_matrix
-    from . import confusion, curves, feature_maps, filters, saliency
-    from .hooks import conv_layers
-
     k = len(run.class_names)
     metrics = run.metrics() or {}
     m = metrics.get("confusion_matrix")

@@ -1,36 +1,22 @@
 """A training run directory, as the pictures and the report read it.
 
-``glassnet train`` writes a run directory::
-
-    model.safetensors   the weights (PyTorch key names)
-    config.json         the run's TrainConfig: model, model_args, dataset, data_root, num_classes,
-                        input_shape, class_names, mean, std (normalisation), optimizer, ...
-    history.json        {"epochs": [{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}]}
-    curves.png          the training curves
-    metrics.json        test-split evaluation (also written by ``glassnet evaluate``): accuracy, loss,
-                        per_class_accuracy, confusion_matrix, ...
-
-The model and its configuration are loaded by :func:`glassnet.train.load_run`.
-:class:`Run` adds what the pictures need: the normalisation, the class names,
-the test split of the run's dataset, and the predictions on it.
+The files and their layout belong to :mod:`glassnet.runs`; the model and its
+configuration are loaded by :func:`glassnet.train.load_run`. :class:`Run`
+adds what the pictures need: the normalisation, the class names, the test
+split of the run's dataset, and the predictions on it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: corrupt JSON ({e})") from e
+from .. import runs
+from ..data import ArrayDataset, DataLoader, Normalize, get_dataset
+from ..train.metrics import confusion_matrix, evaluate
+from ..train.run import load_run
 
 
 @dataclass
@@ -73,18 +59,16 @@ class Run:
         return [str(n) for n in (names if names is not None else self.test_set().classes)]
 
     def history(self):
-        """The per-epoch records of ``history.json``, or None when there is none."""
-        return _read_json(self.path / "history.json")
+        """``history.json`` (with each epoch's seconds from ``timing.json``), or None when there is none."""
+        return runs.read_history(self.path)
 
     def metrics(self):
         """``metrics.json`` (from ``glassnet evaluate``), or None."""
-        return _read_json(self.path / "metrics.json")
+        return runs.read_metrics(self.path)
 
     def test_set(self):
         """The test split of the run's dataset (``data_root`` from the config when it names one)."""
         if "test" not in self._cache:
-            from ..data import get_dataset
-
             name = self.dataset_name
             if name is None:
                 raise ValueError(f"{self.path}: config.json names no dataset")
@@ -101,26 +85,21 @@ class Run:
     def predictions(self, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(labels, predicted classes) on the first ``limit`` test images (all by default).
 
-        Computed as ``glassnet evaluate`` does: the run's normalisation, batches of 500,
-        :func:`glassnet.train.metrics.evaluate`.
+        Computed as ``glassnet evaluate`` does: the run's normalisation, batches of
+        :data:`glassnet.runs.EVAL_BATCH`, :func:`glassnet.train.metrics.evaluate`.
         """
         key = ("pred", limit)
         if key not in self._cache:
-            from ..data import ArrayDataset, DataLoader, Normalize
-            from ..train.metrics import evaluate
-
             ds = self.test_set()
             if limit is not None and limit < len(ds):
                 ds = ArrayDataset(ds.images[:limit], ds.labels[:limit], ds.classes)
             norm = Normalize(*self.normalize) if self.normalize is not None else None
-            r = evaluate(self.model, DataLoader(ds, batch_size=500, transform=norm))
+            r = evaluate(self.model, DataLoader(ds, batch_size=runs.EVAL_BATCH, transform=norm))
             self._cache[key] = r["targets"], r["pred"]
         return self._cache[key]
 
     def confusion_matrix(self) -> np.ndarray:
         """From ``metrics.json`` when it holds one for this model's classes, else computed on the test set."""
-        from ..train.metrics import confusion_matrix
-
         k = len(self.class_names)
         m = (self.metrics() or {}).get("confusion_matrix")
         if m is not None and np.shape(m) == (k, k):
@@ -129,10 +108,8 @@ class Run:
         return confusion_matrix(labels, pred, k)
 
 
-def open_run(run_dir) -> Run:
+def open_run(run_dir, allow_nonfinite: bool = False) -> Run:
     """Load a run directory with :func:`glassnet.train.load_run` (errors name the directory and what to do)."""
-    from ..train import load_run
-
     path = Path(run_dir)
-    model, config = load_run(path)
+    model, config = load_run(path, allow_nonfinite=allow_nonfinite)
     return Run(path, model.eval(), dict(config))
