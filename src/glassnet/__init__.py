@@ -9,7 +9,7 @@ file I/O and the symbolic explanations import their extras lazily.
 
 import os as _os
 
-from . import _threads, backend, nn
+from . import backend, nn
 from ._process import tune_process
 from ._threads import get_num_threads, set_num_threads
 from ._version import __version__

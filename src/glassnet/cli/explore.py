@@ -15,9 +15,14 @@ import re
 import sys
 from pathlib import Path
 
+from ..data import get_dataset
+from ..explore import Explorer, Source
+from ..explore import open_explorer as _open
+from ..explore.export import export_html
+from ..explore.server import App, serve
+from ..onnx import read_metadata
 from . import _onnx_model
-
-from .options import integer
+from .options import CLIError, integer
 
 
 def register(subparsers) -> None:
@@ -47,7 +52,6 @@ def register(subparsers) -> None:
 
 
 def _inputs(text, explorer):
-    from . import CLIError
 
     if text is None:
         n = explorer.source.test_set
@@ -62,7 +66,6 @@ def _inputs(text, explorer):
 
 
 def _check(args) -> None:
-    from . import CLIError
 
     if (args.run_dir is None) == (args.model is None):
         raise CLIError("give RUN_DIR (or FILE.onnx) or --model NAME (one of them)")
@@ -92,7 +95,6 @@ def _check(args) -> None:
 
 def open_explorer(args):
     """The :class:`~glassnet.explore.Explorer` the command line ``args`` name (checked by :func:`_check`)."""
-    from ..explore import open_explorer as _open
 
     if args.run_dir is not None and _onnx_model.is_onnx(args.run_dir):
         return _onnx_explorer(args)
@@ -102,10 +104,6 @@ def open_explorer(args):
 def _onnx_explorer(args):
     """An explorer on an ``.onnx`` file: the model, input shape, normalisation and class names by the rules of
     ``glassnet evaluate``/``predict`` (:mod:`._onnx_model`), the test split of ``--dataset`` or the metadata's."""
-    from ..data import get_dataset
-    from ..explore import Explorer, Source
-    from ..onnx import read_metadata
-    from . import CLIError
 
     path = args.run_dir
     if not Path(path).is_file():
@@ -140,16 +138,13 @@ def _onnx_explorer(args):
 
 def run(args) -> int:
     _check(args)
-    from ..explore.server import App
 
     explorer = open_explorer(args)
     app = App(explorer, args.host, args.port)
     if args.export:
-        from ..explore.export import export_html
 
         path = export_html(app, args.export, _inputs(args.inputs, explorer))
         print(path)
         return 0
-    from ..explore.server import serve
 
     return serve(app, args.host, args.port, not args.no_browser)

@@ -13,6 +13,8 @@ See ``docs/explore.md``. Nothing here is imported by ``import glassnet``.
 """
 
 from .compute import Explorer
+from .export import export_html
+from .server import App, serve
 from .source import Source
 
 __all__ = ["Explorer", "Source", "open_explorer", "explore"]
@@ -39,11 +41,9 @@ def explore(model, input_size=None, *, test_set=None, class_names=None, normaliz
     written (``inputs``: specs such as ``["test:0"]``, default the first three test images or noise) and its path
     returned; otherwise this serves until Ctrl-C.
     """
-    from .server import App, serve
 
     app = App(Explorer(Source.from_module(model, input_size, test_set, class_names, normalize)), host, port)
     if export is not None:
-        from .export import export_html
 
         if inputs is None:
             n = 0 if test_set is None else min(3, len(test_set))

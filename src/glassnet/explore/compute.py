@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..inspect.summary import summary
 from ..nn import BatchNorm2d, Conv2d, Linear
+from ..nn.module import no_grad
 from ..nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from ..viz.attribution import grad_cam, input_gradient
 from ..viz.hooks import ACTIVATIONS, BLOCKS, Tap, inspecting, logits_of
 from . import lecture
 from .arrays import encode, finite, stats
@@ -205,7 +208,6 @@ class Explorer:
     def graph(self):
         """The layer tree of :func:`glassnet.summary` (rows nested by depth), or None if it cannot walk the model."""
         if self._graph is None:
-            from ..inspect.summary import summary
 
             try:
                 s = summary(self.source.model, self.source.input_size)
@@ -244,7 +246,6 @@ class Explorer:
 
     def _predicted(self):
         if self._predictions is None:
-            from ..nn.module import no_grad
 
             ds, model = self.source.test_set, self.source.model
             n = min(len(ds), PREDICT_LIMIT)
@@ -412,7 +413,6 @@ class Explorer:
 
     def attribution(self, spec: str, target: int | None = None, layer: str | None = None, epoch=None) -> dict:
         """Saliency (ds_c/dx) and Grad-CAM from :mod:`glassnet.viz.attribution`."""
-        from ..viz.attribution import grad_cam, input_gradient
 
         with self.lock:
             model = self.source.model_at(epoch)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..io import save_weights
+
 EPOCHS_DIR = "epochs"
 _NAME = re.compile(r"^epoch-(\d{3,})\.safetensors$")
 
@@ -29,7 +31,6 @@ class KeepEpochWeights:
         self.run_dir = Path(run_dir)
 
     def on_epoch_end(self, trainer, epoch, record):
-        from ..io import save_weights
 
         number = int(record.get("epoch", epoch + 1))
         path = epoch_file(self.run_dir, number)

@@ -17,6 +17,7 @@ import base64
 import json
 from pathlib import Path
 
+from ..io import atomic_write_text
 from .server import App, api_key, index_html, load_assets
 
 PIXEL_KINDS = ("conv", "maxpool", "avgpool", "adaptivepool", "activation", "batchnorm", "linear")
@@ -72,7 +73,6 @@ def precompute(app: App, inputs: list) -> dict:
 
 def export_html(app: App, out_path, inputs: list) -> Path:
     """Write the self-contained page for ``inputs`` (input specs) to ``out_path`` atomically; return the path."""
-    from ..io import atomic_write_text
 
     assets = load_assets()
     imports = {f"explore/{n}": "data:text/javascript;base64," + base64.b64encode(assets[n]).decode()

@@ -18,6 +18,8 @@ import io
 
 import numpy as np
 
+from ..train.predict import needs_inversion
+
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 25_000_000
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
@@ -78,7 +80,6 @@ def decode(data: bytes, input_size, kind: str = "image", train_mean=(0.0,)):
         raise ImageError(f"corrupt image ({e})") from None
     steps.append("pixels / 255 -> [0, 1]")
     x = a[None] if c == 1 else a.transpose(2, 0, 1)
-    from ..train.predict import needs_inversion
 
     if needs_inversion(x, train_mean):
         x = 1.0 - x

@@ -26,7 +26,9 @@ import json
 import re
 import sys
 import traceback
+import webbrowser
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
@@ -221,7 +223,6 @@ class App:
 # ---------------------------------------------------------------------------- the socket side
 def make_server(app: App, host: str = "127.0.0.1", port: int = 0):
     """A ``ThreadingHTTPServer`` bound to (host, port) serving ``app`` (port 0: any free port)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "glassnet-explore"
@@ -282,7 +283,6 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 8765, open_browser: boo
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"glassnet explore: warning: bound to {host}: other machines can reach this page", file=sys.stderr)
     if open_browser:
-        import webbrowser
 
         webbrowser.open(url)
     try:

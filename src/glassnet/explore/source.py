@@ -20,6 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import backend
+from ..data import get_dataset
+from ..io import load_model_weights
+from ..models import get_model
+from ..nn.module import no_grad
+from ..train.config import NORMALIZATION
+from ..train.run import _load_config, build_model
+from ..viz.run import open_run
+from .epochs import epoch_file, saved_epochs
+from .images import decode
+
 MAX_UPLOADS = 32
 _SPEC = re.compile(r"^(test:\d{1,9}|upload:[0-9a-f]{16}|sample:(noise|zeros))$")
 
@@ -42,8 +53,6 @@ class Source:
     # ------------------------------------------------------------------ building
     @classmethod
     def from_run(cls, run_dir) -> Source:
-        from ..viz.run import open_run
-        from .epochs import saved_epochs
 
         run = open_run(run_dir)
         history = run.history()
@@ -59,10 +68,6 @@ class Source:
                    data_dir=None):
         """A zoo model by name: untrained (seed 0) or with ``weights``; ``dataset`` offers its test split (files in
         ``data_dir``, default the data set's own directory)."""
-        from .. import backend
-        from ..data import get_dataset
-        from ..models import get_model
-        from ..train.config import NORMALIZATION
 
         test = get_dataset(dataset, root=data_dir, train=False) if dataset else None
         kwargs = {}
@@ -71,7 +76,6 @@ class Source:
         backend.manual_seed(0)
         model = get_model(name, **kwargs)
         if weights is not None:
-            from ..io import load_model_weights
 
             load_model_weights(model, weights)
         title = f"{name}" + (f" ({Path(weights).name})" if weights else " (untrained)")
@@ -86,7 +90,6 @@ class Source:
         ``input_size`` (C, H, W) defaults to the test set's image shape or the model's ``input_size``;
         ``normalize`` is (mean, std) per channel, applied to pixels in [0, 1] (None: fed as they are).
         """
-        from ..nn.module import no_grad
 
         model.eval()
         if input_size is None:
@@ -116,9 +119,6 @@ class Source:
             raise ValueError(f"epoch {epoch} has no kept weights; epochs with weights: "
                              f"{', '.join(map(str, self.epochs)) or 'none'}")
         if epoch not in self._models:
-            from ..io import load_model_weights
-            from ..train.run import _load_config, build_model
-            from .epochs import epoch_file
 
             model = build_model(_load_config(self.run_dir))
             load_model_weights(model, epoch_file(self.run_dir, epoch))
@@ -134,7 +134,6 @@ class Source:
 
     def add_upload(self, data: bytes, kind: str) -> str:
         """Decode an upload (raises :class:`.images.ImageError`) and return its input spec."""
-        from .images import decode
 
         mean = self.normalize[0] if self.normalize is not None else (0.0,)
         raw, steps = decode(data, self.input_size, kind, mean)
