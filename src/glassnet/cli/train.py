@@ -19,7 +19,7 @@ from ..explore.epochs import KeepEpochWeights
 from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
 from ..train.run import default_run_dir, fit, resume
 from ..train.trainer import TrainingInterrupted
-from .options import DATA_WORDS, SEED, CLIError, integer, model_args, number
+from .options import DATA_WORDS, SEED, CLIError, add_device, check_device, integer, model_args, number
 
 _EPILOG = """\
 The run directory holds config.json, history.json, model.safetensors, curves.png,
@@ -74,6 +74,7 @@ def register(subparsers) -> None:
       help="also save the weights after every epoch under RUN_DIR/epochs/ (for glassnet explore's training replay; "
            "4 bytes per parameter per epoch: small models)")
     a("--no-progress", action="store_true", help="no progress bar")
+    add_device(p)
     p.set_defaults(func=run)
 
 
@@ -118,13 +119,14 @@ def _run(args) -> int:
             given += ["--arg"] * bool(args.arg) + ["--out"] * bool(args.out) + ["--download"] * args.download
             if given:
                 raise CLIError(f"--resume continues a run with its own config.json; drop {', '.join(given)}")
-            result = resume(args.resume, progress=progress, log=log, callbacks=callbacks(args.resume))
+            result = resume(args.resume, progress=progress, log=log, callbacks=callbacks(args.resume),
+                            device=_device(args))
         else:
             config = build_config(args)
             if args.download:
                 _download(config)
             out = args.out if args.out or not args.keep_epoch_weights else default_run_dir(config)
-            result = fit(config, out, progress=progress, log=log, callbacks=callbacks(out))
+            result = fit(config, out, progress=progress, log=log, callbacks=callbacks(out), device=_device(args))
     except TrainingInterrupted as e:
         print(f"glassnet train: {e.args[0]}", file=sys.stderr)
         if e.checkpoint is not None:
@@ -142,6 +144,13 @@ def _draw_curves(run_dir) -> None:
     """curves.png from history.json (drawn here: the command line sits above both train and viz)."""
     if runs.read_history(run_dir) is not None:
         viz.write_curves(run_dir)
+
+
+def _device(args) -> str:
+    """The --device, checked before anything is written (a missing CuPy or GPU is one line)."""
+    if check_device(args.device) != "cpu":
+        print(f"training on {args.device} (CuPy)", flush=True)
+    return args.device
 
 
 def _epoch_callbacks(args):

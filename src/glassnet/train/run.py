@@ -150,15 +150,17 @@ def default_run_dir(config: TrainConfig, base="runs") -> Path:
 
 
 # ---------------------------------------------------------------------------- the run
-def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=()):
-    """Everything but the run directory's files: data, model, optimizer, loaders, trainer."""
+def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), device="cpu"):
+    """Everything but the run directory's files: data, model (on ``device``), optimizer, loaders, trainer."""
     backend.manual_seed(config.seed)
     train, val, test = load_data(config)
     norm = transform(config)
     train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed,
-                              transform=transform(config, train=True))
-    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm) if val is not None else None
+                              transform=transform(config, train=True), device=device)
+    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm, device=device) if val is not None else None
     model = build_model(config)
+    if device != "cpu":  # batches follow the model there; weights and checkpoints stay host files
+        model.to(device)
     opt, sched, interval = build_optimizer(config, model, len(train_loader))
     stopper = EarlyStopping(config.early_stopping, config.monitor) if config.early_stopping else None
     trainer = Trainer(model, opt, train_loader, val_loader=val_loader, epochs=config.epochs, scheduler=sched,
@@ -207,13 +209,15 @@ def _start_over(run_dir: Path) -> None:
 
 
 def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | None = None, log=None,
-        callbacks=()) -> RunResult:
+        callbacks=(), device: str = "cpu") -> RunResult:
     """Train as ``config`` says (default: :class:`TrainConfig()`) into ``run_dir``; evaluate on the test split.
 
     ``run_dir`` defaults to :func:`default_run_dir`; it must not exist, be
     empty, or hold a run killed before its first checkpoint (started over,
     as the log says). ``log`` (e.g. ``print``) receives one line per epoch;
-    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`.
+    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`;
+    ``device`` ("cpu", "cuda") is where the model computes (the run's files
+    are the same either way, so a run resumes on another device).
     Raises :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C,
     after saving a checkpoint that :func:`resume` continues from, and
     :class:`RunError` when another process writes ``run_dir``.
@@ -221,7 +225,7 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
     config = TrainConfig() if config is None else config
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     _check_new_run_dir(run_dir)
-    trainer, test = _setup(config, run_dir, progress, log, callbacks)  # may fail: nothing written yet
+    trainer, test = _setup(config, run_dir, progress, log, callbacks, device)  # may fail: nothing written yet
     created = not run_dir.exists()
     lock = runs.open_for_writing(run_dir, "glassnet train")
     _log_takeover(lock, log)
@@ -251,7 +255,7 @@ def _log_takeover(lock, log) -> None:
         log(f"{lock.run_dir}: took over the lock of pid {lock.took_over.get('pid')} (no longer running)")
 
 
-def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
+def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=(), device: str = "cpu") -> RunResult:
     """Continue the run in ``run_dir`` with its own ``config.json``; finish as :func:`fit`.
 
     From its last checkpoint; a run that stopped before its first checkpoint
@@ -259,7 +263,7 @@ def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> 
     """
     run_dir = Path(run_dir)
     config = load_config(run_dir)
-    trainer, test = _setup(config, run_dir, progress, log, callbacks)
+    trainer, test = _setup(config, run_dir, progress, log, callbacks, device)
     with runs.open_for_writing(run_dir, "glassnet train --resume") as lock:
         _log_takeover(lock, log)
         if runs.has_checkpoint(run_dir):
