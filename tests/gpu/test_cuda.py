@@ -190,3 +190,32 @@ def test_cuda_max_pool_batch_norm_and_relu_equal_the_reference():
     assert taken["batch_norm_train"] == {"cuda"} and taken["batch_norm_backward"] == {"cuda"}
     assert taken["batch_norm_eval"] == {"cuda"} and taken["relu_backward"] == {"cuda"}
     _close(fast, ref, 1e-12)
+
+
+@pytest.mark.skipif(GPU, reason="CuPy and a GPU are here")
+def test_the_device_option_without_cupy_is_one_line(tmp_path):
+    from glassnet.cli import main
+
+    for argv in (["train", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path / "run")],):
+        assert main(argv) == 2
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+@needs_gpu
+def test_a_run_trained_on_the_gpu_resumes_on_the_cpu_and_back(tmp_path):
+    """Checkpoints are host files: one epoch on one device, the second after a resume on the other."""
+    import json
+
+    from glassnet.runs import has_checkpoint
+    from glassnet.train import TrainConfig
+    from glassnet.train.run import fit, resume
+
+    for first, second in (("cuda", "cpu"), ("cpu", "cuda")):
+        run_dir = tmp_path / f"{first}-then-{second}"
+        fit(TrainConfig(epochs=1, batch_size=128, val_split=0.0, schedule="constant"), run_dir, device=first)
+        assert has_checkpoint(run_dir)
+        config = json.loads((run_dir / "config.json").read_text())
+        config["epochs"] = 2  # continue for one more epoch, on the other device
+        (run_dir / "config.json").write_text(json.dumps(config))
+        result = resume(run_dir, device=second)
+        assert len(result.history) == 2 and result.metrics["accuracy"] > 0.85

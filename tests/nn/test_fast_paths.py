@@ -1,7 +1,8 @@
 """The fast paths (chunked, threaded convolution; offset-loop pooling; ReLU on its output; chunked batch norm;
-Linear's row split) against the readable reference paths they replace. Float64 results must agree to rounding;
-every comparison also checks, with ``paths_taken``, that the fast path really ran (with ``GLASSNET_FAST=0`` or a
-broken dispatcher these tests fail instead of comparing the reference with itself). Nothing here times anything."""
+Linear's row split) against the readable reference paths they replace. Float64 results must agree to rounding.
+The tests switch the fast paths on themselves (``knobs``), whatever ``GLASSNET_FAST`` says, and every comparison
+checks with ``paths_taken`` that the fast path really ran: a dispatcher that stops taking it fails them instead
+of comparing the reference with itself. Nothing here times anything."""
 
 import numpy as np
 import pytest
@@ -306,7 +307,7 @@ def test_linear_split_over_rows_equals_one_product(monkeypatch, knobs):
     assert taken == {"linear_forward": {"reference"}}
 
 
-def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan():
+def test_max_pool_fast_path_stores_a_small_argmax_and_handles_nan(knobs):
     X = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
     Y, saved = pooling.max_pool2d_forward(X, (2, 2), (2, 2))
     assert saved.arg.dtype == np.int8 and Y.dtype == np.float32

@@ -204,3 +204,23 @@ def test_a_new_forward_pass_forgets_the_old_one_and_no_grad_keeps_nothing():
     net(np.ones(2))
     net(np.ones(2))
     assert len(relu._saved_stack) == 2  # two uses in the latest pass, nothing from the one before
+
+
+def test_reuse_across_outermost_calls_is_refused_never_a_wrong_gradient():
+    """m(m(x)) from plain code: two outermost calls, so two forward passes; only the latest is kept."""
+    lin = nn.Linear(1, 1, bias=False).double()
+    lin.weight.data[...] = 2.0
+    x = np.array([[3.0]])
+    y = lin(lin(x))  # y = 4x: dy/dw = 2*w*x = 12
+    assert float(y[0, 0]) == 12.0
+    lin.zero_grad()
+    dh = lin.backward(np.ones((1, 1)))  # the outer use (the latest call's state): adds h = 6
+    with pytest.raises(RuntimeError, match=r"Linear: a second backward over its forward pass, but it was called "
+                                           r"at the outermost level more than once"):
+        lin.backward(dh)  # the inner use's state is gone: refused instead of adding 6 again
+    # the same composition inside one module's forward pass accumulates correctly
+    twice = nn.Sequential(lin, lin)
+    lin.zero_grad()
+    twice(x)
+    twice.backward(np.ones((1, 1)))
+    assert float(lin.weight.grad[0, 0]) == 12.0

@@ -16,7 +16,7 @@ from ..io import save_json
 from ..onnx import read_metadata
 from ..train.run import evaluate_split, load_run
 from . import _onnx_model
-from .options import DATA_WORDS, CLIError
+from .options import DATA_WORDS, CLIError, add_device, on_device
 
 
 def register(subparsers) -> None:
@@ -36,6 +36,7 @@ def register(subparsers) -> None:
                    help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
     p.add_argument("--out", metavar="FILE", help="write the metrics JSON here (default: RUN_DIR/metrics.json; "
                                                  "for an .onnx file: not written)")
+    add_device(p)
     _onnx_model.add_arguments(p, dataset=True)
     p.set_defaults(func=run)
 
@@ -43,7 +44,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     if _onnx_model.is_onnx(args.run_dir):
         model, config, ds, root = _load_onnx(args)
-        metrics = evaluate_split(model, config, ds, args.split)
+        metrics = evaluate_split(on_device(model, args.device), config, ds, args.split)
         if args.out is not None:
             save_json(args.out, metrics)
         print(json.dumps(metrics, indent=2) if args.json else format_metrics(metrics))
@@ -54,6 +55,7 @@ def run(args) -> int:
     runs.read_config(args.run_dir)  # a run directory? (checked before anything is locked or written)
     with runs.open_for_writing(args.run_dir, "glassnet evaluate"):
         model, config = load_run(args.run_dir, allow_nonfinite=args.allow_nonfinite)
+        on_device(model, args.device)
         if args.data_dir is not None and config.dataset == "mnist-subset":
             raise CLIError("--data-dir: the run's data set, mnist-subset, ships inside glassnet and takes no directory")
         root = args.data_dir if args.data_dir is not None else config.data_root

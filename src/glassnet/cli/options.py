@@ -24,6 +24,8 @@ import argparse
 import ast
 import math
 
+from .. import backend
+
 DATA_WORDS = {"download": "Add --download to fetch them", "root": "or name their directory with --data-dir DIR"}
 """How data-set errors name their remedies on the command line (see :class:`glassnet.data.DatasetNotFoundError`)."""
 
@@ -99,3 +101,25 @@ def model_args(items, example: str = "width=0.5") -> dict:
         except (ValueError, SyntaxError):
             kw[key] = value
     return kw
+
+
+def add_device(parser) -> None:
+    """``--device cpu|cuda``: where the model computes (cuda: CuPy on an NVIDIA GPU, the ``gpu`` extra)."""
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the model computes: cpu (default) or cuda (CuPy on an NVIDIA GPU; "
+                             "pip install 'glassnet[gpu]')")
+
+
+def check_device(device: str) -> str:
+    """``device`` if it can be used; a missing CuPy or GPU is one line (``CLIError``) naming what to install."""
+    if device != "cpu":
+        try:
+            backend.require_cupy(device)
+        except RuntimeError as e:
+            raise CLIError(f"--device {device}: {e}") from None
+    return device
+
+
+def on_device(model, device: str):
+    """``model.to(device)`` after :func:`check_device`."""
+    return model if check_device(device) == "cpu" else model.to(device)

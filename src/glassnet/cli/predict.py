@@ -11,7 +11,7 @@ import json
 from ..train.predict import MAX_PIXELS, predict_images
 from ..train.run import load_run
 from . import _onnx_model
-from .options import integer
+from .options import add_device, integer, on_device
 
 
 def register(subparsers) -> None:
@@ -33,6 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="load weights holding NaN or infinity anyway (e.g. to look at a diverged run)")
+    add_device(p)
     _onnx_model.add_arguments(p, dataset=False)
     p.set_defaults(func=run)
 
@@ -43,6 +44,7 @@ def run(args) -> int:
     else:
         _onnx_model.refuse_flags_for_run(args)
         model, config = load_run(args.run_dir, allow_nonfinite=args.allow_nonfinite)
+    on_device(model, args.device)
     results = predict_images(model, config, args.images, top=args.top, invert=args.invert)
     if args.json:
         print(json.dumps(results, indent=2))

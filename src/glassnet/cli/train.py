@@ -23,7 +23,7 @@ from ..explore.epochs import KeepEpochWeights
 from ..train.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
 from ..train.run import default_run_dir, fit, resume
 from ..train.trainer import TrainingInterrupted
-from .options import DATA_WORDS, SEED, CLIError, integer, model_args, number
+from .options import DATA_WORDS, SEED, CLIError, add_device, check_device, integer, model_args, number
 
 _EPILOG = """\
 The run directory holds config.json, history.json, model.safetensors, curves.png,
@@ -85,6 +85,7 @@ def register(subparsers) -> None:
       help="also save the weights after every epoch under RUN_DIR/epochs/ (for glassnet explore's training replay; "
            "4 bytes per parameter per epoch: small models)")
     a("--no-progress", action="store_true", help="no progress bar")
+    add_device(p)
     p.set_defaults(func=run)
 
 
@@ -121,6 +122,8 @@ def run(args) -> int:
 def _launch(args) -> int:
 
     _check_args(args)
+    if getattr(args, "device", "cpu") != "cpu":
+        raise CLIError(f"--nproc {args.nproc}: distributed training runs on the CPU only; drop --device {args.device}")
     forward = []
     for opt in _FIELDS:
         value = getattr(args, opt)
@@ -170,7 +173,8 @@ def _run(args) -> int:
     try:
         if args.resume:
             _check_args(args)
-            result = resume(args.resume, progress=progress, log=log, callbacks=callbacks(args.resume))
+            result = resume(args.resume, progress=progress, log=log, callbacks=callbacks(args.resume),
+                            device=_device(args))
         else:
             config = build_config(args)
             if args.download and comm.is_root():  # under MPI: rank 0 downloads, the others wait
@@ -179,7 +183,7 @@ def _run(args) -> int:
             out = args.out
             if not out and args.keep_epoch_weights:  # rank 0's timestamp names the run for every rank
                 out = comm.broadcast_object(str(default_run_dir(config)) if root else None)
-            result = fit(config, out, progress=progress, log=log, callbacks=callbacks(out))
+            result = fit(config, out, progress=progress, log=log, callbacks=callbacks(out), device=_device(args))
     except TrainingInterrupted as e:
         if not root:
             return 130
@@ -200,6 +204,13 @@ def _draw_curves(run_dir) -> None:
     """curves.png from history.json (drawn here: the command line sits above both train and viz)."""
     if runs.read_history(run_dir) is not None:
         viz.write_curves(run_dir)
+
+
+def _device(args) -> str:
+    """The --device, checked before anything is written (a missing CuPy or GPU is one line)."""
+    if check_device(args.device) != "cpu":
+        print(f"training on {args.device} (CuPy)", flush=True)
+    return args.device
 
 
 def _epoch_callbacks(args):

@@ -46,12 +46,14 @@ class DataLoader:
         transform: a batch transform (see :mod:`glassnet.data.transforms`) or any
             callable ``f(x) -> x``.
         dtype: dtype of ``x``; default :func:`glassnet.backend.get_default_dtype` (float32).
+        device: "cpu" (NumPy batches) or "cuda": each batch is read and transformed on the host, then
+            moved to the GPU (CuPy arrays), ready for a model there.
 
     ``len(loader)`` is the number of batches: ``N // B`` with ``drop_last``, else ``ceil(N / B)``.
     """
 
     def __init__(self, dataset, batch_size: int = 64, shuffle: bool = False, seed: int | None = None,
-                 drop_last: bool = False, transform=None, dtype=None):
+                 drop_last: bool = False, transform=None, dtype=None, device: str = "cpu"):
         if not (hasattr(dataset, "images") and hasattr(dataset, "labels")):
             raise TypeError(f"DataLoader: dataset must have .images and .labels arrays, got {type(dataset).__name__}")
         if len(dataset.images) != len(dataset.labels):
@@ -70,6 +72,7 @@ class DataLoader:
         self.dtype = np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
         self.seed = int(backend.rng().integers(2**63)) if seed is None else int(seed)
         self.epoch = 0
+        self.device = backend.normalize_device(device)
 
     def __len__(self) -> int:
         n = len(self.dataset.labels)
@@ -114,7 +117,10 @@ class DataLoader:
                     x = self.transform(x, rng=transform_rng)
                 else:
                     x = self.transform(x)
-            yield x, np.array(labels[idx], dtype=np.int64)
+            y = np.array(labels[idx], dtype=np.int64)
+            if self.device != "cpu":  # the batch is read and augmented on the host, then moved once
+                x, y = backend.to_device(x, self.device), backend.to_device(y, self.device)
+            yield x, y
 
     def state_dict(self) -> dict:
         """``{"seed": int, "epoch": int}``: everything needed to resume the same sequence of batches (JSON-safe)."""

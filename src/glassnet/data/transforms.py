@@ -27,6 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import backend
+from ..nn.functional.geometry import pair
 
 MNIST_MEAN = (0.1307,)
 MNIST_STD = (0.3081,)
@@ -41,10 +42,11 @@ def _check_batch(x, who: str) -> None:
 
 
 def _pair(v, name: str) -> tuple[int, int]:
-    h, w = (v, v) if np.isscalar(v) else tuple(v)
-    if int(h) != h or int(w) != w or h < 1 or w < 1:
-        raise ValueError(f"RandomCrop: {name} must be a positive int or (h, w), got {v!r}")
-    return int(h), int(w)
+    """The layers' own normaliser (:func:`glassnet.nn.functional.geometry.pair`), with the transform named."""
+    try:
+        return pair(v, name)
+    except ValueError as e:
+        raise ValueError(f"RandomCrop: {e}") from None
 
 
 class Transform:

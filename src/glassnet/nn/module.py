@@ -42,6 +42,7 @@ from .parameter import Parameter
 
 _local = threading.local()  # per thread: grad mode, call depth, the current forward pass
 _passes = itertools.count(1)
+_rounds = itertools.count(1)  # outermost backward calls
 _hook_ids = itertools.count()
 
 
@@ -163,9 +164,8 @@ def _backward_with_hooks(method):
         previous = d.get("_input_grad", True)
         d["_in_backward"], d["_input_grad"] = True, input_grad
         depth = getattr(_local, "backward_depth", 0)
-        if depth == 0:  # an outermost backward: every module below starts from the top of its stack
-            for m in self.modules():
-                object.__setattr__(m, "_saved_next", len(m._saved_stack))
+        if depth == 0:  # an outermost backward: a new round over what the forward pass saved
+            _local.backward_round = next(_rounds)
         _local.backward_depth = depth + 1
         try:
             with _threads.region():
@@ -201,8 +201,10 @@ class Module:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_name", "")
         object.__setattr__(self, "_saved_stack", [])
-        object.__setattr__(self, "_saved_next", 0)
-        object.__setattr__(self, "_saved_pass", 0)
+        object.__setattr__(self, "_saved_next", 0)  # entries of the stack not yet used by this backward round
+        object.__setattr__(self, "_saved_pass", 0)  # the forward pass the stack belongs to
+        object.__setattr__(self, "_saved_round", 0)  # the backward round that last read the stack
+        object.__setattr__(self, "_saved_stale", False)  # an earlier pass's state was dropped unused
 
     # ---------------------------------------------------------------- registry
     def __setattr__(self, name, value):
@@ -509,13 +511,34 @@ class Module:
             return
         current = getattr(_local, "current_pass", 0) if getattr(_local, "depth", 0) else -1
         if current != self._saved_pass or current == -1:  # a new pass: what an earlier one kept is dropped
+            object.__setattr__(self, "_saved_stale", self._saved_next > 0)  # ... unused by any backward?
             self._saved_stack.clear()
             object.__setattr__(self, "_saved_pass", current)
+            object.__setattr__(self, "_saved_round", 0)
         self._saved_stack.append(state)
         object.__setattr__(self, "_saved_next", len(self._saved_stack))
 
     def _saved(self):
-        """What the latest forward call whose backward has not run yet kept; a clear error if there is none."""
+        """What the latest forward call whose backward has not run yet kept; a clear error if there is none.
+
+        The first call of an outermost backward round that finds the stack already read by an earlier
+        round starts again from its top (a second backward over the same forward pass). That is refused
+        when a forward call of an earlier pass was dropped unused: the module was then called at the
+        outermost level twice (``m(m(x))`` from plain code), and the first call's state is gone, so the
+        gradient would be wrong.
+        """
+        round_ = getattr(_local, "backward_round", 0)
+        if self._saved_round != round_:  # the first use of this module in this backward round
+            if self._saved_next < len(self._saved_stack):  # an earlier round read it: start from the top again
+                if self._saved_stale:
+                    raise RuntimeError(
+                        f"{self.label}: a second backward over its forward pass, but it was called at the outermost "
+                        "level more than once before it and only the latest call's state is kept (the gradient "
+                        "would be wrong): call it inside one module's forward (e.g. nn.Sequential(m, m)), or run "
+                        "backward after each outermost call"
+                    )
+                object.__setattr__(self, "_saved_next", len(self._saved_stack))
+            object.__setattr__(self, "_saved_round", round_)
         if self._saved_next <= 0:
             if not self._saved_stack:
                 raise RuntimeError(

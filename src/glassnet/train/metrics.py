@@ -73,7 +73,7 @@ def evaluate(model, loader, loss_fn=None) -> dict:
                 logits = model(x)
                 if loss_fn is not None:
                     total += float(loss_fn(logits, y)) * len(y)
-                targets.append(np.asarray(y, np.int64))
+                targets.append(np.asarray(B.to_host(y), np.int64))
                 preds.append(B.to_host(logits).argmax(axis=1))
     finally:
         for m, flag in flags:

@@ -171,15 +171,21 @@ def _guarded(trainer):
     return comm.guard("glassnet train", allow=(TrainingInterrupted,))  # Ctrl-C stops every rank together
 
 
-def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), world=None):
-    """Everything but the run directory's files: data, model, optimizer, loaders, trainer (a rank's, under MPI)."""
+def _setup(config: TrainConfig, run_dir: Path, progress, log, callbacks=(), world=None, device="cpu"):
+    """Everything but the run directory's files: data, model (on ``device``), optimizer, loaders, trainer
+    (a rank's, under MPI)."""
+    if world is not None and device != "cpu":
+        raise RunError(f"--device {device}: distributed training (mpirun) runs on the CPU only (its all-reduce "
+                       "and synchronised batch norm work on host arrays); drop --device")
     backend.manual_seed(config.seed)
     train, val, test = load_data(config)
     norm = transform(config)
     train_loader = DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed,
-                              transform=transform(config, train=True))
-    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm) if val is not None else None
+                              transform=transform(config, train=True), device=device)
+    val_loader = DataLoader(val, batch_size=EVAL_BATCH, transform=norm, device=device) if val is not None else None
     model = build_model(config)
+    if device != "cpu":  # batches follow the model there; weights and checkpoints stay host files
+        model.to(device)
     parallel, root = None, world is None or world.rank == 0
     if world is not None:
         if config.sync_bn:
@@ -235,13 +241,15 @@ def _start_over(run_dir: Path) -> None:
 
 
 def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | None = None, log=None,
-        callbacks=()) -> RunResult:
+        callbacks=(), device: str = "cpu") -> RunResult:
     """Train as ``config`` says (default: :class:`TrainConfig()`) into ``run_dir``; evaluate on the test split.
 
     ``run_dir`` defaults to :func:`default_run_dir`; it must not exist, be
     empty, or hold a run killed before its first checkpoint (started over,
     as the log says). ``log`` (e.g. ``print``) receives one line per epoch;
-    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`.
+    ``callbacks`` are handed to the :class:`~glassnet.train.trainer.Trainer`;
+    ``device`` ("cpu", "cuda") is where the model computes (the run's files
+    are the same either way, so a run resumes on another device).
     Raises :class:`~glassnet.train.trainer.TrainingInterrupted` on Ctrl-C,
     after saving a checkpoint that :func:`resume` continues from, and
     :class:`RunError` when another process writes ``run_dir``.
@@ -255,7 +263,7 @@ def fit(config: TrainConfig | None = None, run_dir=None, *, progress: bool | Non
         if world is not None:
             run_dir = Path(world.bcast(str(run_dir)))  # rank 0's timestamp
         _check_new_run_dir(run_dir)
-        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)  # may fail: nothing written yet
+        trainer, test = _setup(config, run_dir, progress, log, callbacks, world, device)  # nothing written yet
     with _guarded(trainer):
         if world is not None and world.rank != 0:  # rank 0 alone locks and writes the run directory
             return _train_and_finish(config, run_dir, trainer, test)
@@ -288,7 +296,7 @@ def _log_takeover(lock, log) -> None:
         log(f"{lock.run_dir}: took over the lock of pid {lock.took_over.get('pid')} (no longer running)")
 
 
-def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> RunResult:
+def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=(), device: str = "cpu") -> RunResult:
     """Continue the run in ``run_dir`` with its own ``config.json``; finish as :func:`fit`.
 
     From its last checkpoint; a run that stopped before its first checkpoint
@@ -297,9 +305,9 @@ def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> 
     run_dir = Path(run_dir)
     world = _world()
     if world is not None:
-        return _resume_ranks(run_dir, world, progress, log, callbacks)
+        return _resume_ranks(run_dir, world, progress, log, callbacks, device)
     config = load_config(run_dir)
-    trainer, test = _setup(config, run_dir, progress, log, callbacks)
+    trainer, test = _setup(config, run_dir, progress, log, callbacks, device=device)
     with runs.open_for_writing(run_dir, "glassnet train --resume") as lock:
         _log_takeover(lock, log)
         if runs.has_checkpoint(run_dir):
@@ -317,7 +325,7 @@ def resume(run_dir, *, progress: bool | None = None, log=None, callbacks=()) -> 
         return _train_and_finish(config, run_dir, trainer, test)
 
 
-def _resume_ranks(run_dir: Path, world, progress, log, callbacks) -> RunResult:
+def _resume_ranks(run_dir: Path, world, progress, log, callbacks, device) -> RunResult:
     """:func:`resume` as one rank of N: rank 0 locks and decides, every rank reads the checkpoint."""
     root = world.rank == 0
     with comm.together(world):
@@ -326,7 +334,7 @@ def _resume_ranks(run_dir: Path, world, progress, log, callbacks) -> RunResult:
         if not runs.has_checkpoint(run_dir) and not runs.never_checkpointed(run_dir):
             raise RunError(f"{run_dir}: no checkpoint to resume from ({runs.checkpoint_dir(run_dir) / 'state.json'} "
                            f"is missing, and the run has its {runs.WEIGHTS})")
-        trainer, test = _setup(config, run_dir, progress, log, callbacks, world)
+        trainer, test = _setup(config, run_dir, progress, log, callbacks, world, device)
     with _guarded(trainer):
         lock = runs.open_for_writing(run_dir, "glassnet train --resume") if root else contextlib.nullcontext()
         with lock:
