@@ -165,6 +165,8 @@ def test_a_killed_rank_ends_every_rank(tmp_path):
         os.kill(pid, signal.SIGKILL)
         code = p.wait(timeout=60)
         assert code != 0 and time.monotonic() - t < 60
+        err = p.stderr.read()
+        assert "process rank 1" in err and "signal 9" in err, err  # mpirun names the rank and the cause
     finally:
         if p.poll() is None:
             p.kill()
