@@ -20,10 +20,10 @@ import time
 sys.path.insert(0, os.path.join(os.getcwd(), "benchmarks"))
 sys.path.insert(0, os.path.join(os.getcwd(), "src"))
 
+import impl_glassnet  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import glassnet._threads as T  # noqa: E402
-import impl_glassnet  # noqa: E402
 
 
 def main():
