@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 try:
@@ -84,7 +85,7 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise self._busy(read_owner(self.run_dir)) from None
+            raise self._busy(self._owner_of_held_lock()) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
         except FileNotFoundError:
@@ -115,6 +116,15 @@ class RunLock:
         record = {"pid": os.getpid(), "host": socket.gethostname(), "purpose": self.purpose}
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, (json.dumps(record) + "\n").encode("utf-8"), 0)
+
+    def _owner_of_held_lock(self, tries: int = 50):
+        """The holder's record: it may not be written yet when the holder has just taken the lock (wait up to 0.5 s)."""
+        for _ in range(tries):
+            owner = read_owner(self.run_dir)
+            if owner:
+                return owner
+            time.sleep(0.01)
+        return None
 
     def _busy(self, owner) -> RunLockedError:
         who = f"pid {owner.get('pid')}" if owner else "another process"
