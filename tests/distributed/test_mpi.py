@@ -138,7 +138,16 @@ def test_resume_with_another_number_of_ranks(tmp_path, data_dir):
 
     fit(TrainConfig(dataset="mnist", data_root=str(data_dir), epochs=3, batch_size=32), tmp_path / "a")
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
-    assert _rel(b, a) < 1e-4  # the same global batches; only the summation order differs
+    # The same global batches in the same order; only the summation order of the all-reduce differs, in float32.
+    # Training amplifies those roundings step after step (1e-5 to 1.4e-4 of the largest weight after these 3
+    # epochs, depending on the NumPy version), so the weights are compared at float32's 1e-3 and the per-epoch
+    # mean losses, which average the roundings out, at 1e-5.
+    assert _rel(b, a) < 1e-3
+    hist_a = json.loads((tmp_path / "a" / "history.json").read_text())["epochs"]
+    hist_b = json.loads((tmp_path / "b" / "history.json").read_text())["epochs"]
+    assert len(hist_a) == len(hist_b) == 3
+    for ea, eb in zip(hist_a, hist_b, strict=True):
+        assert eb["train_loss"] == pytest.approx(ea["train_loss"], rel=1e-5)
 
 
 def test_a_rank_that_raises_ends_every_rank_and_is_named(tmp_path):

@@ -128,7 +128,8 @@ def test_weight_gradient_rule_equals_library_and_model_backward(app):
     loss_fn = nn.CrossEntropyLoss()
     loss_fn(model(model_input(app, "test:5")), np.array([3]))
     model.backward(loss_fn.backward())
-    assert np.allclose(w["library"], model.features[3].weight.grad[4, 2], rtol=1e-6, atol=1e-10)
+    # both are the float32 layer's weight gradient, from two backward passes: equal to float32 rounding
+    assert np.allclose(w["library"], model.features[3].weight.grad[4, 2], rtol=1e-5, atol=1e-9)
     for p, g in zip(model.parameters(), grads, strict=True):
         p.grad = g
 
