@@ -69,32 +69,14 @@ def tapped_modules(model) -> list:
 def capture_inputs(modules):
     """Record a copy of the first input of each module's forward (``name -> array``) inside the block.
 
-    Uses ``register_forward_pre_hook`` where glassnet's Module has it, else wraps the instance's
-    ``forward`` the way :class:`~glassnet.viz.hooks.Tap` does (and restores it on exit).
+    Through ``Module.register_forward_pre_hook``; the hooks are removed on exit.
     """
     got, undo = {}, []
     for name, m in modules:
-        def keep(x, name=name):
-            got[name] = np.array(x, copy=True)
+        def keep(mod, args, name=name):
+            got[name] = np.array(args[0], copy=True)
 
-        if hasattr(m, "register_forward_pre_hook"):
-            handle = m.register_forward_pre_hook(lambda mod, args, keep=keep: keep(args[0]))
-            undo.append(handle.remove)
-            continue
-        before = m.__dict__.get("forward")
-        inner = m.forward
-
-        def forward(*args, inner=inner, keep=keep, **kwargs):
-            keep(args[0])
-            return inner(*args, **kwargs)
-
-        def restore(m=m, before=before):
-            m.__dict__.pop("forward", None)
-            if before is not None:
-                m.__dict__["forward"] = before
-
-        m.__dict__["forward"] = forward
-        undo.append(restore)
+        undo.append(m.register_forward_pre_hook(keep).remove)
     try:
         yield got
     finally:
