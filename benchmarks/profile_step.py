@@ -27,10 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cases import input_shape  # noqa: E402
+
 import glassnet  # noqa: E402
 import glassnet._threads as T  # noqa: E402
 from glassnet import nn  # noqa: E402
-from glassnet.models import resnet20  # noqa: E402
+from glassnet.models import get_model  # noqa: E402
 
 
 def bandwidth_gb_s() -> float:
@@ -50,7 +52,7 @@ def _timed(fn) -> float:
 def kind(m) -> str:
     name = type(m).__name__
     return {"Conv2d": "conv", "BatchNorm2d": "batch norm", "ReLU": "ReLU", "Linear": "linear",
-            "AdaptiveAvgPool2d": "pooling", "Flatten": "flatten"}.get(name, name)
+            "AdaptiveAvgPool2d": "pooling", "MaxPool2d": "pooling", "Flatten": "flatten"}.get(name, name)
 
 
 def profile(modules, step, reps, sync=lambda: None):
@@ -100,11 +102,11 @@ def profile(modules, step, reps, sync=lambda: None):
     return rows, 1e3 * statistics.median(steps)
 
 
-def glassnet_side(batch, reps):
-    T.set_num_threads(1)
+def glassnet_side(name, batch, reps, threads):
+    T.set_num_threads(threads)
     glassnet.manual_seed(0)
-    model = resnet20()
-    x = np.random.default_rng(0).standard_normal((batch, 3, 32, 32), dtype=np.float32)
+    model = get_model(name)
+    x = np.random.default_rng(0).standard_normal(input_shape(name, batch), dtype=np.float32)
     y = np.random.default_rng(1).integers(0, 10, batch)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -117,17 +119,17 @@ def glassnet_side(batch, reps):
     return profile(leaves, step, reps), {n: kind(m) for n, m, _ in leaves}
 
 
-def torch_side(batch, reps):
+def torch_side(name, batch, reps, threads):
     import torch
     import torch_models
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = torch_models.resnet20()
+    model = getattr(torch_models, name)()
     for m in model.modules():  # hooks cannot see in-place ops' inputs
         if isinstance(m, torch.nn.ReLU):
             m.inplace = False
-    x = torch.randn(batch, 3, 32, 32)  # no gradient for the images, as glassnet's step (input_grad=False)
+    x = torch.randn(*input_shape(name, batch))  # no gradient for the images, as glassnet's step (input_grad=False)
     y = torch.randint(0, 10, (batch,))
     loss_fn = torch.nn.CrossEntropyLoss()
     warnings.filterwarnings("ignore", "Full backward hook is firing")  # the first conv: its input needs no grad
@@ -152,16 +154,19 @@ def by_kind(rows, kinds):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="resnet20", choices=["resnet20", "lenet5"])
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--threads", type=int, default=1, help="threads of both libraries (default 1)")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     bw = bandwidth_gb_s()
     with glassnet._threads.blas_threads(1):
-        (g_rows, g_step), g_kinds = glassnet_side(args.batch, args.reps)
-    (t_rows, t_step), t_kinds = torch_side(args.batch, args.reps)
+        (g_rows, g_step), g_kinds = glassnet_side(args.model, args.batch, args.reps, args.threads)
+    (t_rows, t_step), t_kinds = torch_side(args.model, args.batch, args.reps, args.threads)
     g, t = by_kind(g_rows, g_kinds), by_kind(t_rows, t_kinds)
-    print(f"memory bandwidth (copy): {bw:.1f} GB/s; ResNet-20 training step, batch {args.batch}, one thread")
+    print(f"memory bandwidth (copy): {bw:.1f} GB/s; {args.model} training step, batch {args.batch}, "
+          f"{args.threads} thread(s)")
     print(f"{'layer kind':<12}{'n':>4}{'glassnet fwd':>14}{'bwd':>9}{'PyTorch fwd':>13}{'bwd':>9}"
           f"{'MB moved f/b':>16}{'limit f/b ms':>15}")
     for k in sorted(g, key=lambda k: -(g[k]["forward_ms"] + g[k]["backward_ms"])):

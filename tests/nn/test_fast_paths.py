@@ -86,6 +86,40 @@ def test_conv_fast_path_matches_reference(method, chunk_bytes, knobs):
         assert taken == {"conv2d_forward": {"fast"}, "conv2d_backward": {"fast"}}
 
 
+@pytest.mark.parametrize("method", ["auto", "full", "col2im"])
+def test_rows_sharing_their_padding_read_only_their_own_inputs_and_zeros(method, knobs):
+    """Stride 1: the buffer's rows are W + max(left, right) wide, so windows wrap into the next row's padding.
+
+    Large inputs (x 1000): a window that read a neighbouring row's input instead of a zero would show up in
+    the outputs and in all three gradients; compared with the naive loops on np.pad(X), float64, to rounding."""
+    _conv_fast.DX_METHOD = method
+    rng = np.random.default_rng(["auto", "full", "col2im"].index(method) + 40)
+    checked_shared = 0
+    for _ in range(30):
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+        pads = tuple(int(v) for v in rng.integers(0, 4, 4))
+        H = max(dh * (kh - 1) + 1 - pads[0] - pads[1], 1) + int(rng.integers(0, 7))
+        W = max(dw * (kw - 1) + 1 - pads[2] - pads[3], 1) + int(rng.integers(0, 7))
+        N, C, F_out = (int(v) for v in rng.integers(1, 5, 3))
+        X = rng.standard_normal((N, C, H, W)) * 1e3
+        F = rng.standard_normal((F_out, C, kh, kw))
+        b = rng.standard_normal(F_out)
+        Ho, Wo, Wq, _, _ = _conv_fast._layout(H, W, pads, (kh, kw), (1, 1), (dh, dw))
+        checked_shared += Wq < W + pads[2] + pads[3]
+        Xp = np.pad(X, ((0, 0), (0, 0), pads[:2], pads[2:]))
+        want_Z = conv2d_naive(Xp, F, b, (1, 1), (0, 0), (dh, dw))
+        dZ = rng.standard_normal(want_Z.shape)
+        dXp, want_dF, want_db = conv2d_backward_naive(dZ, Xp, F, (1, 1), (0, 0), (dh, dw))
+        want_dX = dXp[:, :, pads[0] : pads[0] + H, pads[2] : pads[2] + W]
+        with paths_taken() as taken:
+            Z, saved = conv2d_forward(X, F, b, (1, 1), pads, (dh, dw))
+            np.testing.assert_allclose(Z, want_Z, rtol=1e-10, atol=1e-9)
+            assert_same_gradients(conv2d_backward(dZ, saved), (want_dX, want_dF, want_db), 1e-10, 1e-9)
+        assert taken == {"conv2d_forward": {"fast"}, "conv2d_backward": {"fast"}}
+    assert checked_shared >= 10  # a third of the cases at least really had rows narrower than the padded width
+
+
 def test_asymmetric_padding_equals_convolving_the_padded_input(knobs):
     """An independent check of (top, bottom, left, right) padding: the naive loops on np.pad(X)."""
     rng = np.random.default_rng(21)
