@@ -10,8 +10,11 @@ processes on a shared machine disturb it little):
 2. the fast convolution, pooling and ReLU paths;
 3. plus ``model.backward(dy, input_grad=False)`` (the first convolution skips dL/dx);
 4. plus glibc keeping freed memory;
-5. plus the batch-norm fast path and the row split of large Linear products (the default;
-   the split needs two threads, so on this ladder's one thread only batch norm shows).
+5. plus the batch-norm fast path and the row split of large Linear products (the split needs
+   two threads, so on this ladder's one thread only batch norm shows);
+6. plus issue #16's convolution changes (the default): with strides of 1 the padded rows share
+   one gap of zeros (``fast.conv.SHARED_PADDING``), products with a short inner dimension go in
+   blocks of columns (``fast.conv.SHORT_K_BLOCK``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import os, sys, time
 import glassnet._threads as T
 from threadpoolctl import threadpool_limits
 import impl_glassnet
+if os.environ.get("LADDER_ROUND1") == "1":  # before issue #16's changes to the convolution
+    from glassnet.nn.functional.fast import conv
+    conv.SHARED_PADDING, conv.SHORT_K_BLOCK = False, 0
 if os.environ.get("LADDER_NO_NORM_LINEAR") == "1":
     from glassnet.nn.functional.fast import linear, norm
     norm.applies = lambda *args: False
@@ -45,13 +51,16 @@ with threadpool_limits(1):
 print(min(times) * 1e3)
 '''
 
+R1 = {"LADDER_ROUND1": "1"}
 CONFIGS = [
     ("reference paths, glibc defaults, input gradient computed",
      {"GLASSNET_FAST": "0", "GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1"}),
-    ("fast conv/pool/ReLU paths", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "LADDER_NO_NORM_LINEAR": "1"}),
-    ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_NORM_LINEAR": "1"}),
-    ("+ glibc keeps freed memory", {"LADDER_NO_NORM_LINEAR": "1"}),
-    ("+ batch-norm fast path (and Linear's row split)", {}),
+    ("fast conv/pool/ReLU paths",
+     {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "LADDER_NO_NORM_LINEAR": "1", **R1}),
+    ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_NORM_LINEAR": "1", **R1}),
+    ("+ glibc keeps freed memory", {"LADDER_NO_NORM_LINEAR": "1", **R1}),
+    ("+ batch-norm fast path (and Linear's row split)", R1),
+    ("+ rows share their padding, short products in blocks (#16)", {}),
 ]
 CASES = [("lenet5", 64, 30), ("lenet5", 256, 10), ("resnet20", 128, 3)]
 

@@ -29,11 +29,13 @@ from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
 @pytest.fixture
 def knobs():
     """Restore the tuning knobs a test turns."""
-    saved = (_conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD)
+    names = ("CHUNK_BYTES", "THIN_CHUNK_BYTES", "DX_METHOD", "SHARED_PADDING", "SHORT_K_BLOCK")
+    saved = {name: getattr(_conv_fast, name) for name in names}
     threads, fast = _threads.get_num_threads(), B.fast_paths_enabled()
     B.set_fast_paths(True)  # these tests compare the fast paths: they run whatever GLASSNET_FAST says
     yield
-    _conv_fast.CHUNK_BYTES, _conv_fast.THIN_CHUNK_BYTES, _conv_fast.DX_METHOD = saved
+    for name, value in saved.items():
+        setattr(_conv_fast, name, value)
     _threads.set_num_threads(threads)
     B.set_fast_paths(fast)
 
@@ -66,12 +68,16 @@ def assert_same_gradients(got, want, rtol, atol):
             np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
 
 
+@pytest.mark.parametrize("shared", [True, False])
 @pytest.mark.parametrize("method", ["auto", "full", "col2im"])
 @pytest.mark.parametrize("chunk_bytes", [1, 2000, 1 << 21])
-def test_conv_fast_path_matches_reference(method, chunk_bytes, knobs):
-    """Random strides, dilations, asymmetric padding; one image per chunk up to the whole batch in one."""
+def test_conv_fast_path_matches_reference(method, chunk_bytes, shared, knobs):
+    """Random strides, dilations, asymmetric padding; one image per chunk up to the whole batch in one;
+    rows with their own padding or sharing it; products with a short inner dimension in blocks of 8 columns."""
     _conv_fast.CHUNK_BYTES = _conv_fast.THIN_CHUNK_BYTES = chunk_bytes
     _conv_fast.DX_METHOD = method
+    _conv_fast.SHARED_PADDING = shared
+    _conv_fast.SHORT_K_BLOCK = 8
     rng = np.random.default_rng([["auto", "full", "col2im"].index(method), chunk_bytes])
     for _ in range(25):
         X, F, b, stride, pads, dil = random_conv(rng)

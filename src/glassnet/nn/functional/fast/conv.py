@@ -58,6 +58,12 @@ weight gradient of LeNet-5's first layer 1.3-1.4x faster than 2 MB chunks. With 
 and for the full convolution of dX, the larger chunks were faster. Thin products also run in the calling
 thread: on two threads LeNet-5's first layer was no faster (weight gradient: 3.2 -> 4.2-6.5 ms)."""
 
+SHARED_PADDING = True
+"""With strides of 1, rows share one gap of zeros (see :func:`_layout`); False: each row keeps its own padding."""
+
+SHORT_K_BLOCK = 4096
+"""Columns per call of a product with a short inner dimension (see :func:`_matmul`); 0: one call."""
+
 DX_METHOD = "auto"
 """How backward forms dX: ``"full"`` (the full convolution, stride 1 only), ``"col2im"`` or ``"auto"``."""
 
@@ -131,7 +137,7 @@ def _layout(H, W, pads, k, stride, dilation):
         Wq = -(-Wp // sw) * sw
         left, right = max(pads[2], 0), max(pads[3], 0)
         shared = Wp - min(left, right)  # one zero gap between rows serves as right and left padding
-        if sw == 1 and shared >= Wo:
+        if SHARED_PADDING and sw == 1 and shared >= Wo:
             Wq = shared
         Wr = Wq // sw
         # the thrown-away end of the last wide row stays inside
@@ -191,7 +197,10 @@ def _matmul(A, B, out):
     (the AMD EPYC of issue #16), as fast as one call on 4480 columns (99).
     """
     n = B.shape[1]
-    block = 256 if A.shape[0] <= 32 and A.shape[1] >= 64 and n > 512 else 4096 if A.shape[1] < 64 and n > 8192 else 0
+    if A.shape[0] <= 32 and A.shape[1] >= 64 and n > 512:
+        block = 256
+    else:
+        block = SHORT_K_BLOCK if A.shape[1] < 64 and n > 2 * SHORT_K_BLOCK else 0
     if not block:
         return np.matmul(A, B, out=out)
     for j in range(0, n, block):
