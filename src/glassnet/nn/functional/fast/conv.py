@@ -191,13 +191,16 @@ def _matmul(A, B, out):
 
     Measured with OpenBLAS on the tuning machine: a (16 x 144) @ (144 x 1024)
     product runs at 44 GFLOP/s in one call and 97 GFLOP/s in four blocks of
-    256 columns; products with more rows, or few columns, do not gain. With a
+    256 columns; products with more rows, or few columns, do not gain (on
+    the AMD EPYC of issue #16: (16 x 144) @ (144 x 4224) 74 -> 92 GFLOP/s in
+    blocks, but (32 x 288) @ (288 x 1632) 90 in one call and 84 in blocks,
+    so 32-filter layers, ResNet-20's second stage, take one call). With a
     short inner dimension (LeNet-5's first layer: (6 x 25) @ (25 x 19712), a
     2 MB chunk) one call ran at 45 GFLOP/s and blocks of 4096 columns at 80
     (the AMD EPYC of issue #16), as fast as one call on 4480 columns (99).
     """
     n = B.shape[1]
-    if A.shape[0] <= 32 and A.shape[1] >= 64 and n > 512:
+    if A.shape[0] <= 16 and A.shape[1] >= 64 and n > 512:
         block = 256
     else:
         block = SHORT_K_BLOCK if A.shape[1] < 64 and n > 2 * SHORT_K_BLOCK else 0
