@@ -12,9 +12,11 @@ processes on a shared machine disturb it little):
 4. plus glibc keeping freed memory;
 5. plus the batch-norm fast path and the row split of large Linear products (the split needs
    two threads, so on this ladder's one thread only batch norm shows);
-6. plus issue #16's convolution changes (the default): with strides of 1 the padded rows share
-   one gap of zeros (``fast.conv.SHARED_PADDING``), products with a short inner dimension go in
-   blocks of columns (``fast.conv.SHORT_K_BLOCK``).
+6. plus issue #16's changes (the default): with strides of 1 the convolution's padded rows
+   share one gap of zeros (``fast.conv.SHARED_PADDING``), products with a short inner dimension
+   go in blocks of columns (``fast.conv.SHORT_K_BLOCK``), 32-filter products in one call; batch
+   norm's coefficients are spread over an image plane (``fast.norm.PLANE_MIN_IMAGES``) and ReLU
+   takes the maximum against an array of zeros instead of the scalar 0.
 """
 
 from __future__ import annotations
@@ -31,9 +33,18 @@ import os, sys, time
 import glassnet._threads as T
 from threadpoolctl import threadpool_limits
 import impl_glassnet
-if os.environ.get("LADDER_ROUND1") == "1":  # before issue #16's changes to the convolution
-    from glassnet.nn.functional.fast import conv
-    conv.SHARED_PADDING, conv.SHORT_K_BLOCK = False, 0
+if os.environ.get("LADDER_ROUND1") == "1":  # before issue #16's changes
+    import numpy as np
+    from glassnet import _threads
+    from glassnet.nn.functional.fast import activation, conv, norm
+    conv.SHARED_PADDING, conv.SHORT_K_BLOCK, conv.BLOCK_MAX_ROWS = False, 0, 32
+    norm.PLANE_MIN_IMAGES = 1 << 62  # batch norm's coefficients broadcast from (1, C, 1)
+
+    def relu_scalar(Z):  # max(Z, 0) against the scalar
+        A = np.empty_like(Z)
+        _threads.parallel_ranges(len(Z), lambda a, e: np.maximum(Z[a:e], 0, out=A[a:e]), Z.nbytes)
+        return A
+    activation.relu_forward = relu_scalar
 if os.environ.get("LADDER_NO_NORM_LINEAR") == "1":
     from glassnet.nn.functional.fast import linear, norm
     norm.applies = lambda *args: False
@@ -60,7 +71,7 @@ CONFIGS = [
     ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_NORM_LINEAR": "1", **R1}),
     ("+ glibc keeps freed memory", {"LADDER_NO_NORM_LINEAR": "1", **R1}),
     ("+ batch-norm fast path (and Linear's row split)", R1),
-    ("+ rows share their padding, short products in blocks (#16)", {}),
+    ("+ #16: shared padding, product blocks, coefficient planes, ReLU vs zeros", {}),
 ]
 CASES = [("lenet5", 64, 30), ("lenet5", 256, 10), ("resnet20", 128, 3)]
 

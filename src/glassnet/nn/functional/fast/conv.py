@@ -61,6 +61,9 @@ thread: on two threads LeNet-5's first layer was no faster (weight gradient: 3.2
 SHARED_PADDING = True
 """With strides of 1, rows share one gap of zeros (see :func:`_layout`); False: each row keeps its own padding."""
 
+BLOCK_MAX_ROWS = 16
+"""Products with at most this many rows (filters) and an inner dimension of 64 or more go in 256-column blocks."""
+
 SHORT_K_BLOCK = 4096
 """Columns per call of a product with a short inner dimension (see :func:`_matmul`); 0: one call."""
 
@@ -200,7 +203,7 @@ def _matmul(A, B, out):
     (the AMD EPYC of issue #16), as fast as one call on 4480 columns (99).
     """
     n = B.shape[1]
-    if A.shape[0] <= 16 and A.shape[1] >= 64 and n > 512:
+    if A.shape[0] <= BLOCK_MAX_ROWS and A.shape[1] >= 64 and n > 512:
         block = 256
     else:
         block = SHORT_K_BLOCK if A.shape[1] < 64 and n > 2 * SHORT_K_BLOCK else 0

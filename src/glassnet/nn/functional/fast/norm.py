@@ -10,6 +10,14 @@ glassnet's threads). Xc = X - mu is kept instead of X_hat = Xc * inv_std::
 
 In evaluation X itself is kept (the layer before holds it anyway) and
 X - running_mean is formed again, chunk by chunk, in backward.
+
+The per-channel coefficients are spread over one image's plane, (1, C, L),
+before they are applied (:func:`_plane`): NumPy 2.x runs ``X * scale`` with
+``scale`` of shape (1, C, 1), a value broadcast along the inner axis, in a
+slower loop than ``X * plane``, where the inner loop runs over C*L values
+of two arrays. Measured on a 4x16x1024 float32 chunk, one thread: 16 ->
+11 us per multiplication; on a whole 128x16x32x32 batch 1005 -> 539 us
+(the AMD EPYC of issue #16, NumPy 2.4). The products are the same.
 """
 
 from __future__ import annotations
@@ -26,6 +34,21 @@ def applies(X, axes) -> bool:
     """NC... inputs with spatial axes (statistics over all but the channels), at least 8 values per image plane."""
     return (X.ndim >= 3 and tuple(axes) == (0, *range(2, X.ndim)) and X.size > 0
             and X.size // (X.shape[0] * X.shape[1]) >= 8)
+
+
+PLANE_MIN_IMAGES = 4
+"""Spread the coefficients over a plane only for batches of this many images or more (the plane costs one image)."""
+
+
+def _plane(v, shape, dtype):
+    """The per-channel values ``v`` (C,) spread over one image: a contiguous (1, C, L) array of ``dtype``.
+
+    For batches of fewer than :data:`PLANE_MIN_IMAGES` images writing the plane would cost a good part of
+    the work it speeds up: then the (1, C, 1) view.
+    """
+    N, C, L = shape
+    column = np.asarray(v, dtype=dtype).reshape(1, C, 1)
+    return column if N < PLANE_MIN_IMAGES else np.ascontiguousarray(np.broadcast_to(column, (1, C, L)))
 
 
 def _chunks(X):
@@ -66,7 +89,7 @@ def train(X, gamma, beta, eps):
     _for_chunks(chunks, X, mean_task)
     mu = _per_channel_sums(sums) / m
     Xc = np.empty_like(X3)
-    mu3 = mu.reshape(1, C, 1)
+    mu3 = _plane(mu, X3.shape, X.dtype)
 
     def centre_task(a, e):
         xc = np.subtract(X3[a:e], mu3, out=Xc[a:e])
@@ -75,8 +98,8 @@ def train(X, gamma, beta, eps):
     _for_chunks(chunks, X, centre_task)
     var = _per_channel_sums(sums) / m
     inv_std = 1.0 / np.sqrt(var + eps)
-    scale = (gamma * inv_std).astype(X.dtype).reshape(1, C, 1)
-    shift = beta.astype(X.dtype).reshape(1, C, 1)
+    scale = _plane(gamma * inv_std, X3.shape, X.dtype)
+    shift = _plane(beta, X3.shape, X.dtype)
     Y = np.empty_like(X3)
 
     def scale_task(a, e):
@@ -92,9 +115,9 @@ def evaluate(X, gamma, beta, running_mean, running_var, eps):
     N, C = X.shape[:2]
     X3 = X.reshape(N, C, -1)
     inv_std = (1.0 / np.sqrt(running_var + eps)).astype(X.dtype)
-    mu3 = running_mean.astype(X.dtype).reshape(1, C, 1)
-    scale = (gamma * inv_std).reshape(1, C, 1)
-    shift = beta.reshape(1, C, 1)
+    mu3 = _plane(running_mean, X3.shape, X.dtype)
+    scale = _plane(gamma * inv_std, X3.shape, (gamma * inv_std).dtype)
+    shift = _plane(beta, X3.shape, beta.dtype)
     Y = np.empty_like(X3)
 
     def task(a, e):
@@ -112,7 +135,7 @@ def backward(dY, x, mean, inv_std, gamma):
     N, C = shape[:2]
     Xs = x.reshape(N, C, -1)
     L = Xs.shape[2]
-    mu3 = None if mean is None else mean.astype(x.dtype).reshape(1, C, 1)
+    mu3 = None if mean is None else _plane(mean, Xs.shape, x.dtype)
     dY3 = np.ascontiguousarray(dY).reshape(N, C, L)
     chunks = _chunks(dY3)
     index = {a: t for t, (a, _) in enumerate(chunks)}
@@ -131,9 +154,9 @@ def backward(dY, x, mean, inv_std, gamma):
     dbeta = _per_channel_sums(sums)
     dgamma = _per_channel_sums(dots) * inv_std
     a_ = gamma * inv_std
-    a3 = a_.astype(dY3.dtype).reshape(1, C, 1)
-    b3 = (-a_ * dbeta / m).astype(dY3.dtype).reshape(1, C, 1)
-    c3 = (-a_ * inv_std * dgamma / m).astype(dY3.dtype).reshape(1, C, 1)
+    a3 = _plane(a_, dY3.shape, dY3.dtype)
+    b3 = _plane(-a_ * dbeta / m, dY3.shape, dY3.dtype)
+    c3 = _plane(-a_ * inv_std * dgamma / m, dY3.shape, dY3.dtype)
     dX = np.empty_like(dY3)
     if mu3 is not None:  # evaluation: the statistics are constants, dX = a dY
         _for_chunks(chunks, dY3, lambda a, e: np.multiply(dY3[a:e], a3, out=dX[a:e]))
