@@ -310,6 +310,12 @@ def _dX_col2im_planes(dZc, F_mat, k, wide, pads, dilation, out):
     Ho*Wq (NumPy's per-row overhead dominated LeNet's second layer). The
     padding rows and columns of dZ give exact zeros, which land harmlessly
     in a neighbouring plane's border.
+
+    Each offset's rows of ``dcols`` (C of them, ``F[:, :, i, j]^T dZ``) are
+    formed just before they are added, so that they are still in cache: one
+    product for all offsets wrote kh*kw*C rows (3.3 MB for a 26-image chunk
+    of LeNet's second layer) and read them back from memory (0.50 -> 0.46 ms
+    per chunk, one thread, issue #16).
     """
     (kh, kw), (Hb, Wq), (dh, dw) = k, wide, dilation
     c, C, H, W = out.shape
@@ -318,15 +324,15 @@ def _dX_col2im_planes(dZc, F_mat, k, wide, pads, dilation, out):
     dZp = _threads.scratch("dZp", (F_out, c, Hb, Wq), dZc.dtype)
     dZp[...] = 0
     np.copyto(dZp[:, :, :Ho, :Wo], dZc.transpose(1, 0, 2, 3))
-    dcols = _threads.scratch("dcols", (C * kh * kw, plane), out.dtype)
-    np.matmul(F_mat.T, dZp.reshape(F_out, plane), out=dcols)
-    dcols = dcols.reshape(C, kh, kw, plane)
+    dZp = dZp.reshape(F_out, plane)
+    F_T = np.ascontiguousarray(F_mat.reshape(F_out, C, kh, kw).transpose(2, 3, 1, 0))  # (kh, kw, C, F_out)
+    dcols = _threads.scratch("dcols", (C, plane), out.dtype)
     buf = _threads.scratch("dxw", (C, plane + (kh - 1) * dh * Wq + (kw - 1) * dw), out.dtype)
     buf[...] = 0
     for i in range(kh):  # a loop over the kernel offsets, never over pixels
         for j in range(kw):
             start = i * dh * Wq + j * dw
-            buf[:, start : start + plane] += dcols[:, i, j]
+            buf[:, start : start + plane] += np.matmul(F_T[i, j], dZp, out=dcols)
     top, left = pads[0], pads[2]
     np.copyto(out.transpose(1, 0, 2, 3), buf[:, :plane].reshape(C, c, Hb, Wq)[:, :, top : top + H, left : left + W])
 
