@@ -14,7 +14,8 @@ processes on a shared machine disturb it little):
    two threads, so on this ladder's one thread only batch norm shows);
 6. plus issue #16's changes (the default): with strides of 1 the convolution's padded rows
    share one gap of zeros (``fast.conv.SHARED_PADDING``), products with a short inner dimension
-   go in blocks of columns (``fast.conv.SHORT_K_BLOCK``), 32-filter products in one call; batch
+   go in blocks of columns (``fast.conv.SHORT_K_BLOCK``), 32-filter products in one call, col2im
+   forms each kernel offset's rows just before adding them (``fast.conv.COL2IM_MIN_CHANNELS``); batch
    norm's coefficients are spread over an image plane (``fast.norm.PLANE_MIN_IMAGES``) and ReLU
    takes the maximum against an array of zeros instead of the scalar 0.
 """
@@ -37,7 +38,7 @@ if os.environ.get("LADDER_ROUND1") == "1":  # before issue #16's changes
     import numpy as np
     from glassnet import _threads
     from glassnet.nn.functional.fast import activation, conv, norm
-    conv.SHARED_PADDING, conv.SHORT_K_BLOCK, conv.BLOCK_MAX_ROWS = False, 0, 32
+    conv.SHARED_PADDING, conv.SHORT_K_BLOCK, conv.BLOCK_MAX_ROWS, conv.COL2IM_MIN_CHANNELS = False, 0, 32, 1 << 30
     norm.PLANE_MIN_IMAGES = 1 << 62  # batch norm's coefficients broadcast from (1, C, 1)
 
     def relu_scalar(Z):  # max(Z, 0) against the scalar

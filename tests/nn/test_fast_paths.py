@@ -29,7 +29,8 @@ from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
 @pytest.fixture
 def knobs():
     """Restore the tuning knobs a test turns."""
-    names = ("CHUNK_BYTES", "THIN_CHUNK_BYTES", "DX_METHOD", "SHARED_PADDING", "SHORT_K_BLOCK", "BLOCK_MAX_ROWS")
+    names = ("CHUNK_BYTES", "THIN_CHUNK_BYTES", "DX_METHOD", "SHARED_PADDING", "SHORT_K_BLOCK", "BLOCK_MAX_ROWS",
+             "COL2IM_MIN_CHANNELS")
     saved = {name: getattr(_conv_fast, name) for name in names}
     threads, fast = _threads.get_num_threads(), B.fast_paths_enabled()
     B.set_fast_paths(True)  # these tests compare the fast paths: they run whatever GLASSNET_FAST says
@@ -79,6 +80,7 @@ def test_conv_fast_path_matches_reference(method, chunk_bytes, shared, knobs):
     _conv_fast.SHARED_PADDING = shared
     _conv_fast.SHORT_K_BLOCK = 8
     _conv_fast.BLOCK_MAX_ROWS = 64 if shared else 0  # blocks of 256 columns for the random (small) layers
+    _conv_fast.COL2IM_MIN_CHANNELS = 3 if shared else 1 << 30  # col2im by offset (from 3 channels) or in one product
     rng = np.random.default_rng([["auto", "full", "col2im"].index(method), chunk_bytes])
     for _ in range(25):
         X, F, b, stride, pads, dil = random_conv(rng)
