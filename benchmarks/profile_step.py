@@ -1,11 +1,12 @@
-"""Where one ResNet-20 training step goes on this CPU, glassnet beside PyTorch, layer by layer (issue #16).
+"""Where one training step goes on this CPU, glassnet beside PyTorch, layer by layer (issue #16).
 
-``python benchmarks/profile_step.py [--batch 128] [--reps 5] [--json OUT]``
+``python benchmarks/profile_step.py [--model resnet20|lenet5] [--batch 128] [--threads 1] [--reps 5] [--json OUT]``
 
 Every leaf module of each model is timed with hooks (forward: pre-hook to hook; backward: full backward
 pre-hook to full backward hook; the residual additions and shortcuts fall into their block's remainder),
 the median over ``--reps`` steps after a warm-up, with one thread for both libraries (``torch.set_num_threads
-(1)``, glassnet's pool and BLAS on one thread) so that the figures are CPU work, not scheduling. For each
+(1)``, glassnet's pool and BLAS on one thread; ``--threads 2`` for both) so that the figures are CPU
+work, not scheduling. For each
 layer the bytes it must move at least are counted (forward: read X, write Y; backward: read dY and what it
 saved, write dX), and the time those bytes take at this machine's memory bandwidth, measured here with a
 large copy, is its bandwidth limit: an element-wise layer (batch norm, ReLU) far above its limit wastes
