@@ -6,9 +6,23 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import summarize  # noqa: E402
+def _import_summarize():
+    """benchmarks/summarize.py, with the benchmarks' own ``cases`` module (tests/nn has one of that name too)."""
+    bench = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    theirs, path = sys.modules.pop("cases", None), list(sys.path)
+    sys.path.insert(0, bench)
+    try:
+        import summarize
+    finally:
+        sys.path[:] = path  # summarize and run.py put their folder on the path too
+        sys.modules.pop("cases", None)
+        if theirs is not None:
+            sys.modules["cases"] = theirs
+    return summarize
+
+
+summarize = _import_summarize()
 
 
 def report(ratios: dict, peaks=(100.0, 200.0)) -> dict:
