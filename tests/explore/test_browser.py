@@ -2,7 +2,8 @@
 
 Skipped when the ``playwright`` package or the Chromium binary is missing (set GLASSNET_CHROMIUM to use
 another binary; browsers are never downloaded). The main views' screenshots in docs/explore.md are
-written here, so they cannot drift from the page.
+taken here, so they cannot drift from the page: with GLASSNET_WRITE_SCREENSHOTS=1 into docs/images,
+otherwise into a temporary folder (a test run leaves the checkout as it was).
 """
 
 import json
@@ -20,8 +21,19 @@ if not os.path.exists(CHROMIUM):
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+IMAGES = DOCS_IMAGES  # set by the fixture below
 VIEW = {"width": 1400, "height": 900}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _screenshot_folder(tmp_path_factory):
+    """docs/images when GLASSNET_WRITE_SCREENSHOTS=1, else a temporary folder."""
+    global IMAGES
+    write = os.environ.get("GLASSNET_WRITE_SCREENSHOTS") == "1"
+    IMAGES = DOCS_IMAGES if write else tmp_path_factory.mktemp("screenshots")
+    yield IMAGES
+    IMAGES = DOCS_IMAGES
 
 
 @pytest.fixture(scope="module")
