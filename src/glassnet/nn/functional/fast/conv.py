@@ -43,6 +43,7 @@ import numpy as np
 
 from .... import _threads
 from ..geometry import axis_out
+from . import direct
 
 CHUNK_BYTES = 1 << 21
 """Target size of one chunk's columns: 2 MB (the L2 of a core of the tuning machine is 1 MB, its L3 32 MB).
@@ -73,6 +74,13 @@ least this many input channels; below (AlexNet's first layer: 3 channels, 121 of
 
 DX_METHOD = "auto"
 """How backward forms dX: ``"full"`` (the full convolution, stride 1 only), ``"col2im"`` or ``"auto"``."""
+
+PX_MAX_WASTE = 0.125
+"""Pixels in the lanes when at most this share of each row's lanes falls past the output (28 of 32: 12.5%)."""
+
+OC_MAX_PLANE_BYTES = 4096
+"""Filters in the lanes only for output planes under 4 kB: 16 filters' planes 4 kB apart (32x32 float32) share
+one set of the L1 cache, and the lane-by-lane stores of the kernel evicted each other (12.4 vs 10.5 ms im2col)."""
 
 THIN_PARALLEL_BYTES = 16 << 20
 """Columns from this size on (16 MB) make a thin forward product worth two threads and 2 MB chunks."""
@@ -218,11 +226,83 @@ def _matmul(A, B, out):
     return out
 
 
+def direct_plan(C, F_out, k, inp, out, stride, dilation, dtype):
+    """Where the C kernels of :mod:`.direct` run: (forward, weight gradient, dX), each ``"oc"``, ``"px"`` or None.
+
+    None keeps the columns (im2col and one OpenBLAS product). The rules are
+    what one thread measured on the AMD EPYC of issue #16 for LeNet-5's and
+    ResNet-20's layers (docs/performance.md, "Direct convolutions in C"):
+
+    * forward: pixels in the lanes where rows fill them (ResNet-20's 32x32
+      and 16x16 maps, LeNet-5's 28x28) or with few filters; else filters in
+      the lanes (LeNet-5's 10x10 maps, ResNet-20's 8x8 and stride-2 layers);
+    * weight gradient: filters in the lanes for 3x3 and 5x5 kernels of 8
+      filters or more (faster than the columns on every such layer measured);
+    * dX (stride 1): the forward's rule, applied to the full convolution.
+    """
+    if not direct.active():
+        return None, None, None
+    (kh, kw), (Ho, Wo) = k, out
+    fwd = _forward_how(F_out, Ho, Wo, stride[1], dtype)
+    wgrad = "oc" if F_out >= 8 and (kh, kw) in ((3, 3), (5, 5)) and dilation[1] == 1 else None
+    dx = _forward_how(C, *inp, 1, dtype) if stride == (1, 1) else None  # its outputs: the (H, W) input
+    return fwd, wgrad, dx
+
+
+def _forward_how(F_out, Ho, Wo, sw, dtype):
+    """The forward's kernel for F_out filters on (Ho, Wo) outputs: ``"px"``, ``"oc"`` or None (columns)."""
+    Wv = direct.px_block(Ho, Wo, dtype)[1]
+    if sw == 1 and (F_out < 8 or (Wv - Wo) / Wv <= PX_MAX_WASTE):
+        return "px"
+    if F_out >= 8 and Ho * Wo * np.dtype(dtype).itemsize < OC_MAX_PLANE_BYTES:
+        return "oc"
+    return None
+
+
+def _direct_input(Ho, Wo, H, W, pads, k, stride, dilation):
+    """(Hb, Wq): rows and columns of the padded buffer that the direct kernels read for (Ho, Wo) outputs."""
+    (kh, kw), (sh, sw), (dh, dw) = k, stride, dilation
+    Hb = (Ho - 1) * sh + (kh - 1) * dh + 1
+    Wq = max((Wo - 1) * sw + (kw - 1) * dw + 1, W + max(pads[2], 0) + max(pads[3], 0))
+    return Hb, Wq
+
+
+def _forward_direct(X, F, b, stride, pads, dilation, out, how):
+    """The forward by :func:`.direct.forward_oc` or :func:`.direct.forward_px`, chunks of images over the threads."""
+    N, C, H, W = X.shape
+    F_out, _, kh, kw = F.shape
+    Ho, Wo = out
+    Z = np.empty((N, F_out, Ho, Wo), dtype=X.dtype)
+    if how == "oc":
+        packed = direct.pack_filters(F, b)
+        Hb, Wq = _direct_input(Ho, Wo, H, W, pads, (kh, kw), stride, dilation)
+    else:
+        Hv, Wv = direct.px_block(Ho, Wo, X.dtype)
+        Hb, Wq = _direct_input(Hv, Wv, H, W, pads, (kh, kw), stride, dilation)
+    chunk, tasks = _tasks(N, C * Hb * Wq * X.itemsize, False)
+
+    def task(t):
+        for a, e in _chunks(*tasks[t], chunk):
+            buf = _wide_input(X[a:e], pads, Wq, Hb, "x")
+            if how == "oc":
+                direct.forward_oc(buf, packed, Z[a:e], (kh, kw), stride, dilation)
+            else:
+                wide = _threads.scratch("Zv", (e - a, F_out, Hv, Wv), X.dtype)
+                direct.forward_px(buf, F, b, wide, (kh, kw), stride[0], dilation)
+                np.copyto(Z[a:e], wide[:, :, :Ho, :Wo])
+
+    _threads.parallel_for(len(tasks), task)
+    return Z
+
+
 def forward(X, F, b, stride, pads, dilation):
     """Z = X (*) F + b for float arrays; shapes as :func:`..conv.conv2d_forward`."""
     N, C, H, W = X.shape
     F_out, _, kh, kw = F.shape
     Ho, Wo, Wq, Wr, Hb = _layout(H, W, pads, (kh, kw), stride, dilation)
+    plan = direct_plan(C, F_out, (kh, kw), (H, W), (Ho, Wo), stride, dilation, X.dtype)
+    if plan[0]:
+        return _forward_direct(X, F, b, stride, pads, dilation, (Ho, Wo), plan[0])
     K, L = C * kh * kw, Ho * Wr
     F_mat = F.reshape(F_out, K)
     bias = None if b is None else b.reshape(F_out, 1)
@@ -253,11 +333,13 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
     K, L = C * kh * kw, Ho * Wr
     F_mat = F.reshape(F_out, K)
     dX = np.empty(X.shape, dtype=dZ.dtype) if need_dX else None
-    full_conv = need_dX and stride == (1, 1) and DX_METHOD != "col2im"
+    _, w_how, dx_how = direct_plan(C, F_out, (kh, kw), (H, W), (Ho, Wo), stride, dilation, X.dtype)
+    dx_how = dx_how if need_dX else None
+    (dh, dw) = dilation
+    full = (dh * (kh - 1) - pads[0], dh * (kh - 1) - pads[1], dw * (kw - 1) - pads[2], dw * (kw - 1) - pads[3])
+    full_conv = need_dX and not dx_how and stride == (1, 1) and DX_METHOD != "col2im"
     per_image = K * L
     if full_conv:
-        (dh, dw) = dilation
-        full = (dh * (kh - 1) - pads[0], dh * (kh - 1) - pads[1], dw * (kw - 1) - pads[2], dw * (kw - 1) - pads[3])
         geo = _layout(Ho, Wo, full, (kh, kw), (1, 1), dilation)
         # on small maps the padded dZ is mostly border: then col2im forms fewer products
         full_conv = DX_METHOD == "full" or geo[0] * geo[3] <= 1.25 * L
@@ -266,23 +348,53 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
             per_image = max(per_image, F_out * kh * kw * geo[0] * geo[3])
     thin = F_out < 16 and not full_conv
     chunk, tasks = _tasks(N, per_image * X.itemsize, thin)
-    dFT_parts = np.zeros((len(tasks), K, F_out), dtype=dZ.dtype)
+    if w_how:  # dF by the C kernel, in the lanes layout of direct.pack_filters
+        ln = direct.lanes(dZ.dtype)
+        dF_parts = np.zeros((len(tasks), -(-F_out // ln), C, kh, kw, ln), dZ.dtype)
+        w_geo = _direct_input(Ho, Wo, H, W, pads, (kh, kw), stride, dilation)
+    else:
+        dF_parts = np.zeros((len(tasks), K, F_out), dtype=dZ.dtype)
+    if dx_how:  # dX = the forward of the full convolution: dZ padded, rot180(F) with its channels swapped
+        F_rot4 = np.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        if dx_how == "px":
+            Hv, Wv = direct.px_block(H, W, dZ.dtype)
+            x_geo = _direct_input(Hv, Wv, Ho, Wo, full, (kh, kw), (1, 1), dilation)
+        else:
+            packed = direct.pack_filters(F_rot4, None)
+            x_geo = _direct_input(H, W, Ho, Wo, full, (kh, kw), (1, 1), dilation)
     db_parts = np.zeros((len(tasks), F_out), dtype=dZ.dtype) if has_bias else None
+    strided_col2im = need_dX and not dx_how and stride != (1, 1)
 
     def task(t):
         for a, e in _chunks(*tasks[t], chunk):
             c = e - a
-            dZw = _threads.scratch("dZw", (F_out, c, Ho, Wr), dZ.dtype)  # dZ in the wide layout, 0 at x >= Wo
-            np.copyto(dZw[:, :, :, :Wo], dZ[a:e].transpose(1, 0, 2, 3))
-            if Wr > Wo:
-                dZw[:, :, :, Wo:] = 0
-            dZw = dZw.reshape(F_out, c * L)
-            if has_bias:
-                db_parts[t] += dZw.sum(axis=1)
-            # dF = X correlated with dZ: dF^T += cols @ dZ^T over the chunk's pixels
-            cols = _wide_columns(_wide_input(X[a:e], pads, Wq, Hb, "x"), (kh, kw), stride, dilation, (Ho, Wr), "cols")
-            dFT_parts[t] += cols @ dZw.T
-            if full_conv:
+            if not w_how or strided_col2im:
+                dZw = _threads.scratch("dZw", (F_out, c, Ho, Wr), dZ.dtype)  # dZ in the wide layout, 0 at x >= Wo
+                np.copyto(dZw[:, :, :, :Wo], dZ[a:e].transpose(1, 0, 2, 3))
+                if Wr > Wo:
+                    dZw[:, :, :, Wo:] = 0
+                dZw = dZw.reshape(F_out, c * L)
+            if w_how:
+                dZc = np.ascontiguousarray(dZ[a:e])
+                if has_bias:
+                    db_parts[t] += dZc.sum(axis=(0, 2, 3))
+                buf = _wide_input(X[a:e], pads, w_geo[1], w_geo[0], "x")
+                direct.weight_grad_oc(buf, dZc, dF_parts[t], (kh, kw), stride, dilation)
+            else:
+                if has_bias:
+                    db_parts[t] += dZw.sum(axis=1)
+                # dF = X correlated with dZ: dF^T += cols @ dZ^T over the chunk's pixels
+                buf = _wide_input(X[a:e], pads, Wq, Hb, "x")
+                dF_parts[t] += _wide_columns(buf, (kh, kw), stride, dilation, (Ho, Wr), "cols") @ dZw.T
+            if dx_how:
+                buf = _wide_input(dZ[a:e], full, x_geo[1], x_geo[0], "dz")
+                if dx_how == "px":
+                    wide = _threads.scratch("dXv", (c, C, Hv, Wv), dZ.dtype)
+                    direct.forward_px(buf, F_rot4, None, wide, (kh, kw), 1, dilation)
+                    np.copyto(dX[a:e], wide[:, :, :H, :W])
+                else:
+                    direct.forward_oc(buf, packed, dX[a:e], (kh, kw), (1, 1), dilation)
+            elif full_conv:
                 _dX_full_convolution(dZ[a:e], F_rot, (kh, kw), full, geo, dilation, dX[a:e])
             elif need_dX and stride == (1, 1):
                 _dX_col2im_planes(dZ[a:e], F_mat, (kh, kw), (Hb, Wq), pads, dilation, dX[a:e])
@@ -290,7 +402,10 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
                 _dX_col2im(dZw, F_mat, (kh, kw), (Ho, Wr, Hb, Wq), pads, stride, dilation, dX[a:e])
 
     _threads.parallel_for(len(tasks), task, 1 if thin else None)
-    dF = np.ascontiguousarray(dFT_parts.sum(axis=0).T).reshape(F.shape)
+    if w_how:
+        dF = direct.unpack_filters(dF_parts.sum(axis=0), F_out)
+    else:
+        dF = np.ascontiguousarray(dF_parts.sum(axis=0).T).reshape(F.shape)
     db = db_parts.sum(axis=0) if has_bias else None
     return dX, dF, db
 
