@@ -17,8 +17,8 @@ vector lane (16 float32 or 8 float64 values at a time):
 ``dX`` is the forward of the full convolution (dZ padded by ``d(k-1) - pad``,
 kernel rotated 180 degrees, channels swapped), so it needs no kernel of its
 own. The kernels are built from C by ``setup.py`` where a compiler is
-present (:data:`AVAILABLE`); :data:`ENABLED` switches them off (the tests
-run both ways). Padding, packing and the split over threads stay in
+present (:data:`AVAILABLE`); :data:`ENABLED` (or ``GLASSNET_DIRECT=0``)
+switches them off (the tests run both ways). Padding, packing and the split over threads stay in
 :mod:`.conv`, which decides where these kernels are used
 (:func:`.conv.direct_forward`), by the rules measured in docs/performance.md.
 
@@ -28,6 +28,8 @@ run both ways). Padding, packing and the split over threads stay in
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -39,8 +41,9 @@ except ImportError:  # built without a C compiler: the NumPy paths run instead
 AVAILABLE = _c is not None
 """Whether the C kernels were built with this installation."""
 
-ENABLED = True
-"""False: never use the C kernels (the NumPy paths run; the tests turn this both ways)."""
+ENABLED = os.environ.get("GLASSNET_DIRECT", "1") != "0"
+"""False: never use the C kernels (the NumPy paths run; the tests turn this both ways). ``GLASSNET_DIRECT=0``
+in the environment starts with False."""
 
 PX_ROWS = 4
 """Output rows per block of :func:`forward_px` (``_direct_body.h``'s PX_YB)."""
