@@ -20,6 +20,11 @@ numbers live*, never which products are summed:
   added in task order, so the result does not depend on the thread count.
   Thin products (fewer than 16 filters) of small batches stay in the
   calling thread.
+* **Direct kernels in C.** Where they were built and :func:`direct_plan`
+  picks them (measured layer by layer), :mod:`.direct`'s kernels form the
+  forward, the weight gradient and dX (as the forward of the full
+  convolution) with no columns at all, on the same padded chunks and the
+  same threads.
 
 The backward follows the lecture:
 
