@@ -40,10 +40,10 @@ def forced(monkeypatch):
     threads, fast, enabled = _threads.get_num_threads(), B.fast_paths_enabled(), direct.ENABLED
     B.set_fast_paths(True)
     direct.ENABLED = True
-    calls = {"fwd_oc": 0, "fwd_px": 0, "wgrad_oc": 0}
-    for name, fn in (("forward_oc", direct.forward_oc), ("forward_px", direct.forward_px),
-                     ("weight_grad_oc", direct.weight_grad_oc)):
-        key = {"forward_oc": "fwd_oc", "forward_px": "fwd_px", "weight_grad_oc": "wgrad_oc"}[name]
+    names = {"forward_oc": "fwd_oc", "forward_px": "fwd_px", "weight_grad_oc": "wgrad_oc", "weight_grad_px": "wgrad_px"}
+    calls = dict.fromkeys(names.values(), 0)
+    for name, key in names.items():
+        fn = getattr(direct, name)
 
         def spy(*args, _fn=fn, _key=key):
             calls[_key] += 1
@@ -96,7 +96,8 @@ def check(rng, X, F, b, stride, pads, dil, rtol, atol):
             np.testing.assert_allclose(g, w, rtol=rtol, atol=atol * max(1.0, float(np.abs(w).max())))
 
 
-PLANS = [("oc", "oc", "oc"), ("px", "oc", "px"), ("oc", None, "px"), ("px", None, "oc"), (None, "oc", None)]
+PLANS = [("oc", "oc", "oc"), ("px", "oc", "px"), ("oc", None, "px"), ("px", "px", "oc"), (None, "oc", None),
+         (None, "px", None)]
 
 
 @needs_kernels
@@ -104,12 +105,14 @@ PLANS = [("oc", "oc", "oc"), ("px", "oc", "px"), ("oc", None, "px"), ("px", None
 @pytest.mark.parametrize("plan", PLANS, ids=["-".join(str(p) for p in plan) for plan in PLANS])
 def test_forced_direct_kernels_match_the_reference(plan, dtype, forced):
     """Each kernel on random layers: pixels in the lanes only where the rule allows it (stride 1 along x for
-    the forward, stride 1 for dX, whose full convolution it computes)."""
+    the forward and the weight gradient, stride 1 for dX, whose full convolution it computes)."""
     force, calls = forced
 
     def rule(C, F_out, k, inp, out, stride, dilation, dt):
         fwd, wgrad, dx = plan
-        return (fwd if fwd != "px" or stride[1] == 1 else "oc"), wgrad, (dx if stride == (1, 1) else None)
+        fwd = fwd if fwd != "px" or stride[1] == 1 else "oc"
+        wgrad = wgrad if wgrad != "px" or stride[1] == 1 else "oc"
+        return fwd, wgrad, (dx if stride == (1, 1) else None)
 
     force(rule)
     rng = np.random.default_rng([PLANS.index(plan), np.dtype(dtype).itemsize])
@@ -118,22 +121,25 @@ def test_forced_direct_kernels_match_the_reference(plan, dtype, forced):
         check(rng, *random_layer(rng, dtype, stride_one=i % 3 == 0), *tol)
     assert calls["fwd_oc"] > 0 or "oc" not in (plan[0], plan[2])  # px falls back to oc at strides > 1
     assert (calls["fwd_px"] > 0) == ("px" in (plan[0], plan[2]))
-    assert (calls["wgrad_oc"] > 0) == (plan[1] == "oc")
+    assert calls["wgrad_oc"] > 0 or plan[1] != "oc"  # px falls back to oc at strides > 1
+    assert (calls["wgrad_px"] > 0) == (plan[1] == "px")
 
 
 @needs_kernels
 def test_the_lanes_of_large_layers_and_every_thread_count(forced):
     """Several blocks of lanes and of rows, chunks over two threads: the same numbers as the reference."""
     force, calls = forced
-    force(lambda C, F_out, k, inp, out, stride, dilation, dt: ("px" if out[1] >= 16 else "oc", "oc", "px"))
+    force(lambda C, F_out, k, inp, out, stride, dilation, dt: ("px" if out[1] >= 16 else "oc",
+                                                               "px" if F_out < 8 else "oc", "px"))
     rng = np.random.default_rng(5)
     for threads in (1, 2):
         _threads.set_num_threads(threads)
-        for N, C, H, F_out, k, p in ((9, 6, 14, 16, 5, 0), (5, 3, 33, 20, 3, 1), (4, 17, 9, 40, 3, 1)):
+        for N, C, H, F_out, k, p in ((9, 6, 14, 16, 5, 0), (5, 3, 33, 20, 3, 1), (4, 17, 9, 40, 3, 1),
+                                     (7, 1, 28, 6, 5, 2), (3, 2, 21, 7, 4, 1)):
             X = rng.standard_normal((N, C, H, H))
             F = rng.standard_normal((F_out, C, k, k))
             check(rng, X, F, rng.standard_normal(F_out), (1, 1), (p,) * 4, (1, 1), 1e-10, 1e-12)
-    assert calls["fwd_oc"] and calls["fwd_px"] and calls["wgrad_oc"]
+    assert calls["fwd_oc"] and calls["fwd_px"] and calls["wgrad_oc"] and calls["wgrad_px"]
 
 
 def test_the_measured_rules_pick_each_kernel_where_it_won(monkeypatch):
@@ -142,7 +148,7 @@ def test_the_measured_rules_pick_each_kernel_where_it_won(monkeypatch):
     monkeypatch.setattr(direct, "AVAILABLE", True)
     plan = fast_conv.direct_plan
     f32 = np.float32
-    assert plan(1, 6, (5, 5), (28, 28), (28, 28), (1, 1), (1, 1), f32) == ("px", None, "px")  # LeNet-5 conv1
+    assert plan(1, 6, (5, 5), (28, 28), (28, 28), (1, 1), (1, 1), f32) == ("px", "px", "px")  # LeNet-5 conv1
     assert plan(6, 16, (5, 5), (14, 14), (10, 10), (1, 1), (1, 1), f32) == ("oc", "oc", "px")  # LeNet-5 conv2
     assert plan(16, 16, (3, 3), (32, 32), (32, 32), (1, 1), (1, 1), f32) == ("px", "oc", "px")  # ResNet-20 stage 1
     assert plan(16, 32, (3, 3), (32, 32), (16, 16), (2, 2), (1, 1), f32) == ("oc", "oc", None)  # stride 2
@@ -175,6 +181,11 @@ def test_the_c_functions_refuse_what_would_read_or_write_outside_an_array():
         _direct.fwd_oc(x[:, :, :, ::2], wp, bp, z, dims)  # not contiguous
     with pytest.raises(ValueError, match="the packed weight gradient"):
         _direct.wgrad_oc(x, z, np.zeros(10, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1, 1))
+    with pytest.raises(ValueError, match="the weight gradient holds 10 values, the geometry needs 72"):
+        _direct.wgrad_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros((1, 4, 4, 16), np.float32),
+                         np.zeros(10, np.float32), (1, 2, 6, 20, 4, 4, 16, 3, 3, 1, 1, 1))
+    with pytest.raises(ValueError, match="rows of dZ must be a multiple of 16"):
+        _direct.wgrad_px(x, np.zeros(64, np.float32), np.zeros(72, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1))
     with pytest.raises(ValueError, match="multiple of 4 rows and 16 columns"):
         _direct.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
                        (1, 2, 6, 6, 4, 3, 3, 4, 8, 1, 1, 1))

@@ -1,8 +1,9 @@
 /* glassnet.nn.functional.fast._direct: direct convolution kernels in C (optional, issue #16).
  *
- * Three loops, in _direct_body.h, for float32 and float64: the forward with the
+ * Four loops, in _direct_body.h, for float32 and float64: the forward with the
  * filters in the vector lanes (fwd_oc), the same with neighbouring pixels in the
- * lanes (fwd_px), and the weight gradient with the filters in the lanes (wgrad_oc).
+ * lanes (fwd_px), and the weight gradient with the filters (wgrad_oc) or the pixels
+ * (wgrad_px) in the lanes.
  * The Python side (direct.py) pads the input, packs the filters and splits the batch
  * over glassnet's threads; these functions release the GIL while they compute.
  *
@@ -239,11 +240,54 @@ static PyObject *py_fwd_px(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_wgrad_px(PyObject *self, PyObject *args)
+{
+    const char *fn = "wgrad_px";
+    PyObject *o[3];
+    long d[12]; /* N, C, Hb, Wq, F, Ho, Wv, kh, kw, sh, dh, dw */
+    if (!PyArg_ParseTuple(args, "OOO(llllllllllll)", &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4],
+                          &d[5], &d[6], &d[7], &d[8], &d[9], &d[10], &d[11]))
+        return NULL;
+    if (!positive(d, 12, fn)) return NULL;
+    long N = d[0], C = d[1], Hb = d[2], Wq = d[3], F = d[4], Ho = d[5], Wv = d[6], kh = d[7], kw = d[8];
+    long sh = d[9], dh = d[10], dw = d[11];
+    Buffers b;
+    int size = take(&b, o, 3, 1, fn);
+    if (!size) return NULL;
+    long ln = size == 4 ? 16 : 8;
+    if (Wv % ln) {
+        PyErr_Format(PyExc_ValueError, "%s: the rows of dZ must be a multiple of %ld columns", fn, ln);
+        release(&b);
+        return NULL;
+    }
+    if ((Ho - 1) * sh + (kh - 1) * dh >= Hb || (Wv - 1) + (kw - 1) * dw >= Wq) {
+        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wq);
+        release(&b);
+        return NULL;
+    }
+    if (!need(&b, 0, (long long)N * C * Hb * Wq, "the input", fn) ||
+        !need(&b, 1, (long long)N * F * Ho * Wv, "dZ", fn) ||
+        !need(&b, 2, (long long)F * C * kh * kw, "the weight gradient", fn)) {
+        release(&b);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (size == 4)
+        wgrad_px_f32(b.view[0].buf, N, C, Hb, Wq, b.view[1].buf, F, Ho, Wv, kh, kw, sh, dh, dw, b.view[2].buf);
+    else
+        wgrad_px_f64(b.view[0].buf, N, C, Hb, Wq, b.view[1].buf, F, Ho, Wv, kh, kw, sh, dh, dw, b.view[2].buf);
+    Py_END_ALLOW_THREADS
+    release(&b);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"fwd_oc", py_fwd_oc, METH_VARARGS,
      "fwd_oc(xp, wp, bp, z, (N, C, Hb, Wp, F, kh, kw, Ho, Wo, sh, sw, dh, dw)): forward, filters in the lanes"},
     {"wgrad_oc", py_wgrad_oc, METH_VARARGS,
      "wgrad_oc(xp, dz, dfp, (N, C, Hb, Wp, F, Ho, Wo, kh, kw, sh, sw, dh, dw)): dF += X correlated with dZ"},
+    {"wgrad_px", py_wgrad_px, METH_VARARGS,
+     "wgrad_px(xp, dzp, df, (N, C, Hb, Wq, F, Ho, Wv, kh, kw, sh, dh, dw)): dF += X correlated with dZ, pixels"},
     {"fwd_px", py_fwd_px, METH_VARARGS,
      "fwd_px(xp, w, b, zw, (N, C, Hb, Wq, F, kh, kw, Hv, Wv, sh, dh, dw)): forward, pixels in the lanes"},
     {NULL, NULL, 0, NULL},

@@ -24,6 +24,8 @@
 #define OC_R 12 /* output pixels per block of the *_oc forward: 12 running sums of LN filters */
 #define PX_YB 4 /* output rows per block of the *_px forward */
 #define PX_OB 6 /* output channels per block of the *_px forward: 6 x 4 running sums */
+#define WPX_FB 4 /* filters per block of wgrad_px ... */
+#define WPX_JB 4 /* ... times kernel columns: 4 x 4 running sums of LN pixels */
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -195,4 +197,59 @@ CLONES static void CAT(fwd_px_, SFX)(const T *xp, long N, long C, long Hb, long 
 #undef PX_OB_CASE
                 }
         }
+}
+
+/* dF[f0 .. f0+FB-1, c, i, j0 .. j0+JB-1] += the sums over every image, row and LN-pixel run of one chunk. */
+static inline __attribute__((always_inline)) void CAT(wpx_block_, SFX)(
+    const T *xp, long N, long C, long Hb, long Wq, const T *dzp, long F, long Ho, long Wv, long sh, long dh,
+    long dw, long c, long i, long f0, long j0, T *df, long kh, long kw, const int FB, const int JB)
+{
+    VT acc[WPX_FB][WPX_JB];
+    for (int f = 0; f < FB; f++)
+        for (int j = 0; j < JB; j++) acc[f][j] = (VT){0};
+    for (long n = 0; n < N; n++) {
+        const T *g0 = dzp + (n * F + f0) * Ho * Wv;
+        const T *x0 = xp + ((n * C + c) * Hb + i * dh) * Wq + j0 * dw;
+        for (long y = 0; y < Ho; y++) {
+            const T *g = g0 + y * Wv;
+            const T *x = x0 + y * sh * Wq;
+            for (long p = 0; p < Wv; p += LN) {
+                VT gv[WPX_FB], xv[WPX_JB];
+                for (int f = 0; f < FB; f++) gv[f] = *(const VTU *)(g + f * Ho * Wv + p);
+                for (int j = 0; j < JB; j++) xv[j] = *(const VTU *)(x + j * dw + p);
+                for (int f = 0; f < FB; f++)
+                    for (int j = 0; j < JB; j++) acc[f][j] += gv[f] * xv[j];
+            }
+        }
+    }
+    for (int f = 0; f < FB; f++)
+        for (int j = 0; j < JB; j++) {
+            T sum = 0;
+            for (int l = 0; l < LN; l++) sum += acc[f][j][l];
+            df[(((f0 + f) * C + c) * kh + i) * kw + j0 + j] += sum;
+        }
+}
+
+/* df (F, C, kh, kw) += X correlated with dZ, pixels in the lanes (for layers of few filters).
+   xp (N, C, Hb, Wq) padded input; dzp (N, F, Ho, Wv): dZ with each row zero past Wo (Wv a multiple of LN);
+   stride 1 along x. */
+CLONES static void CAT(wgrad_px_, SFX)(const T *xp, long N, long C, long Hb, long Wq, const T *dzp, long F,
+                                       long Ho, long Wv, long kh, long kw, long sh, long dh, long dw, T *df)
+{
+    for (long c = 0; c < C; c++)
+        for (long i = 0; i < kh; i++)
+            for (long f0 = 0; f0 < F; f0 += WPX_FB) {
+                int fb = F - f0 < WPX_FB ? (int)(F - f0) : WPX_FB;
+                for (long j0 = 0; j0 < kw; j0 += WPX_JB) {
+                    int jb = kw - j0 < WPX_JB ? (int)(kw - j0) : WPX_JB;
+#define WPX(a, b) \
+    case a * 8 + b: CAT(wpx_block_, SFX)(xp, N, C, Hb, Wq, dzp, F, Ho, Wv, sh, dh, dw, c, i, f0, j0, df, kh, kw, a, b); break;
+                    switch (fb * 8 + jb) {
+                        WPX(1, 1) WPX(1, 2) WPX(1, 3) WPX(1, 4) WPX(2, 1) WPX(2, 2) WPX(2, 3) WPX(2, 4)
+                        WPX(3, 1) WPX(3, 2) WPX(3, 3) WPX(3, 4) WPX(4, 1) WPX(4, 2) WPX(4, 3) WPX(4, 4)
+                        default: break;
+                    }
+#undef WPX
+                }
+            }
 }

@@ -249,7 +249,11 @@ def direct_plan(C, F_out, k, inp, out, stride, dilation, dtype):
         return None, None, None
     (kh, kw), (Ho, Wo) = k, out
     fwd = _forward_how(F_out, Ho, Wo, stride[1], dtype)
-    wgrad = "oc" if F_out >= 8 and (kh, kw) in ((3, 3), (5, 5)) and dilation[1] == 1 else None
+    wgrad = None
+    if F_out >= 8 and (kh, kw) in ((3, 3), (5, 5)) and dilation[1] == 1:
+        wgrad = "oc"
+    elif F_out < 8 and stride[1] == 1:
+        wgrad = "px"
     dx = _forward_how(C, *inp, 1, dtype) if stride == (1, 1) else None  # its outputs: the (H, W) input
     return fwd, wgrad, dx
 
@@ -351,12 +355,18 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
         F_rot = np.ascontiguousarray(F[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(C, F_out * kh * kw)
         if full_conv:
             per_image = max(per_image, F_out * kh * kw * geo[0] * geo[3])
-    thin = F_out < 16 and not full_conv
+    thin = F_out < 16 and not full_conv and not w_how  # a thin product of columns (the C kernels have none)
+    if w_how:  # no columns: a chunk holds the padded input and dZ
+        per_image = C * (H + kh) * (W + kw) + F_out * Ho * (Wo + 16)
     chunk, tasks = _tasks(N, per_image * X.itemsize, thin)
-    if w_how:  # dF by the C kernel, in the lanes layout of direct.pack_filters
+    if w_how == "oc":  # dF by the C kernel, in the lanes layout of direct.pack_filters
         ln = direct.lanes(dZ.dtype)
         dF_parts = np.zeros((len(tasks), -(-F_out // ln), C, kh, kw, ln), dZ.dtype)
         w_geo = _direct_input(Ho, Wo, H, W, pads, (kh, kw), stride, dilation)
+    elif w_how == "px":  # pixels in the lanes: dZ in rows of Wv, zero past Wo
+        Wv = direct.px_block(Ho, Wo, dZ.dtype)[1]
+        dF_parts = np.zeros((len(tasks), *F.shape), dZ.dtype)
+        w_geo = _direct_input(Ho, Wv, H, W, pads, (kh, kw), stride, dilation)
     else:
         dF_parts = np.zeros((len(tasks), K, F_out), dtype=dZ.dtype)
     if dx_how:  # dX = the forward of the full convolution: dZ padded, rot180(F) with its channels swapped
@@ -381,10 +391,16 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
                 dZw = dZw.reshape(F_out, c * L)
             if w_how:
                 dZc = np.ascontiguousarray(dZ[a:e])
-                if has_bias:
-                    db_parts[t] += dZc.sum(axis=(0, 2, 3))
+                if has_bias:  # rows of contiguous pixels summed first (a reduction over axes 0, 2, 3 was 3x slower)
+                    db_parts[t] += dZc.reshape(c, F_out, Ho * Wo).sum(axis=2).sum(axis=0)
                 buf = _wide_input(X[a:e], pads, w_geo[1], w_geo[0], "x")
-                direct.weight_grad_oc(buf, dZc, dF_parts[t], (kh, kw), stride, dilation)
+                if w_how == "oc":
+                    direct.weight_grad_oc(buf, dZc, dF_parts[t], (kh, kw), stride, dilation)
+                else:
+                    dZp = _threads.scratch("dZp", (c, F_out, Ho, Wv), dZ.dtype)
+                    dZp[..., Wo:] = 0
+                    np.copyto(dZp[..., :Wo], dZc)
+                    direct.weight_grad_px(buf, dZp, dF_parts[t], (kh, kw), stride[0], dilation)
             else:
                 if has_bias:
                     db_parts[t] += dZw.sum(axis=1)
@@ -407,8 +423,10 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
                 _dX_col2im(dZw, F_mat, (kh, kw), (Ho, Wr, Hb, Wq), pads, stride, dilation, dX[a:e])
 
     _threads.parallel_for(len(tasks), task, 1 if thin else None)
-    if w_how:
+    if w_how == "oc":
         dF = direct.unpack_filters(dF_parts.sum(axis=0), F_out)
+    elif w_how == "px":
+        dF = dF_parts.sum(axis=0)
     else:
         dF = np.ascontiguousarray(dF_parts.sum(axis=0).T).reshape(F.shape)
     db = db_parts.sum(axis=0) if has_bias else None

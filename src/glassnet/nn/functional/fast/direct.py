@@ -12,7 +12,8 @@ vector lane (16 float32 or 8 float64 values at a time):
 * :func:`forward_px` -- the same sums with LN neighbouring **pixels** of an
   output row in the lanes (for layers with few filters: LeNet-5's first
   layer, and dX of its second, which is a convolution with 6 outputs).
-* :func:`weight_grad_oc` -- ``dF += X correlated with dZ``, filters in the lanes.
+* :func:`weight_grad_oc` -- ``dF += X correlated with dZ``, filters in the lanes;
+  :func:`weight_grad_px` the same sums with pixels in the lanes (few filters).
 
 ``dX`` is the forward of the full convolution (dZ padded by ``d(k-1) - pad``,
 kernel rotated 180 degrees, channels swapped), so it needs no kernel of its
@@ -105,6 +106,16 @@ def weight_grad_oc(buf, dZ, dfp, kernel, stride, dilation):
     n, C, Hb, Wp = buf.shape
     F_out, Ho, Wo = dZ.shape[1:]
     _c.wgrad_oc(buf, dZ, dfp, (n, C, Hb, Wp, F_out, Ho, Wo, *kernel, *stride, *dilation))
+
+
+def weight_grad_px(buf, dZp, df, kernel, stride_h, dilation):
+    """df (F_out, C, kh, kw) += buf (n, C, Hb, Wq, padded) correlated with dZp (n, F_out, Ho, Wv), pixels in the lanes.
+
+    dZp holds dZ in rows of Wv (a multiple of LN) values, zero past Wo; stride 1 along x.
+    """
+    n, C, Hb, Wq = buf.shape
+    F_out, Ho, Wv = dZp.shape[1:]
+    _c.wgrad_px(buf, dZp, df, (n, C, Hb, Wq, F_out, Ho, Wv, *kernel, stride_h, *dilation))
 
 
 def unpack_filters(dfp, F_out):
