@@ -18,8 +18,8 @@ processes on a shared machine disturb it little):
    forms each kernel offset's rows just before adding them (``fast.conv.COL2IM_MIN_CHANNELS``); batch
    norm's coefficients are spread over an image plane (``fast.norm.PLANE_MIN_IMAGES``) and ReLU
    takes the maximum against an array of zeros instead of the scalar 0;
-7. plus the direct convolutions in C (``fast/_direct.c``, the default where it was built;
-   ``GLASSNET_DIRECT=0`` switches them off): LeNet-5's and ResNet-20's layers without im2col.
+7. plus glassnet's C kernels (``fast/_kernels.c``: direct convolutions; the default where built;
+   ``GLASSNET_COMPILED=0`` switches them off): LeNet-5's and ResNet-20's convolutions without im2col.
 """
 
 from __future__ import annotations
@@ -65,17 +65,17 @@ with threadpool_limits(1):
 print(min(times) * 1e3)
 '''
 
-R1 = {"LADDER_ROUND1": "1", "GLASSNET_DIRECT": "0"}
+R1 = {"LADDER_ROUND1": "1", "GLASSNET_COMPILED": "0"}
 CONFIGS = [
     ("reference paths, glibc defaults, input gradient computed",
-     {"GLASSNET_FAST": "0", "GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "GLASSNET_DIRECT": "0"}),
+     {"GLASSNET_FAST": "0", "GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "GLASSNET_COMPILED": "0"}),
     ("fast conv/pool/ReLU paths",
      {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_SKIP": "1", "LADDER_NO_NORM_LINEAR": "1", **R1}),
     ("+ first conv skips dL/dx", {"GLASSNET_MALLOC_TUNE": "0", "LADDER_NO_NORM_LINEAR": "1", **R1}),
     ("+ glibc keeps freed memory", {"LADDER_NO_NORM_LINEAR": "1", **R1}),
     ("+ batch-norm fast path (and Linear's row split)", R1),
-    ("+ #16: shared padding, product blocks, coefficient planes, ReLU vs zeros", {"GLASSNET_DIRECT": "0"}),
-    ("+ #16: direct convolutions in C", {}),
+    ("+ #16: shared padding, product blocks, coefficient planes, ReLU vs zeros", {"GLASSNET_COMPILED": "0"}),
+    ("+ #16: C kernels (direct convolutions)", {}),
 ]
 CASES = [("lenet5", 64, 30), ("lenet5", 256, 10), ("resnet20", 128, 3)]
 

@@ -28,7 +28,7 @@ LOCAL_OK = {
     ("cli/explain.py", "glassnet.explain"): "imports SymPy (the explain extra): loaded when the command runs",
     ("__init__.py", "glassnet.inspect"): "glassnet.gradcheck and glassnet.summary resolved on first use (light import)",
     ("__init__.py", "importlib"): "the lazy subpackages of `import glassnet` (glassnet.models, ...)",
-    ("nn/functional/fast/direct.py", "glassnet.nn.functional.fast._direct"):
+    ("nn/functional/fast/compiled.py", "glassnet.nn.functional.fast._kernels"):
         "the optional C kernels, built by setup.py only where a C compiler is present (try/except ImportError)",
 }
 SCANNED = ("",)

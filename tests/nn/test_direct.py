@@ -1,11 +1,11 @@
-"""The direct convolutions in C (glassnet/nn/functional/fast/_direct.c) against the reference path.
+"""The direct convolutions in C (glassnet/nn/functional/fast/_conv_kernels.h) against the reference path.
 
 Every kernel is forced on random geometry (strides, dilations, asymmetric padding, filters that fill the
 vector lanes, leave them partly empty or span several blocks of them) and compared with the readable
 reference at float64 to rounding, float32 to float32's rounding; the argument checks of the C functions are
 probed with wrong sizes, wrong types and non-contiguous arrays. The rules of ``direct_plan`` are pinned on
 the layers they were measured on. Where the extension was not built (no C compiler), the kernel tests skip
-and the NumPy paths carry the suite; CI builds it and sets GLASSNET_REQUIRE_DIRECT=1 so that a build that
+and the NumPy paths carry the suite; CI builds it and sets GLASSNET_REQUIRE_COMPILED=1 so that a build that
 silently failed cannot pass as a skip. Nothing here times anything."""
 
 import os
@@ -22,24 +22,24 @@ from glassnet.nn.functional.conv import (
     conv2d_forward_reference,
 )
 from glassnet.nn.functional.dispatch import paths_taken
+from glassnet.nn.functional.fast import compiled, direct
 from glassnet.nn.functional.fast import conv as fast_conv
-from glassnet.nn.functional.fast import direct
 
-needs_kernels = pytest.mark.skipif(not direct.AVAILABLE, reason="the C kernels were not built (no C compiler)")
+needs_kernels = pytest.mark.skipif(not compiled.AVAILABLE, reason="the C kernels were not built (no C compiler)")
 
 
 def test_the_kernels_were_built_where_ci_says_they_must_be():
-    if os.environ.get("GLASSNET_REQUIRE_DIRECT") != "1":
-        pytest.skip("GLASSNET_REQUIRE_DIRECT is not set (CI sets it)")
-    assert direct.AVAILABLE, "setup.py's optional extension glassnet.nn.functional.fast._direct did not build"
+    if os.environ.get("GLASSNET_REQUIRE_COMPILED") != "1":
+        pytest.skip("GLASSNET_REQUIRE_COMPILED is not set (CI sets it)")
+    assert compiled.AVAILABLE, "setup.py's optional extension glassnet.nn.functional.fast._kernels did not build"
 
 
 @pytest.fixture
 def forced(monkeypatch):
     """Force direct_plan's answer; restore the fast-path and thread settings."""
-    threads, fast, enabled = _threads.get_num_threads(), B.fast_paths_enabled(), direct.ENABLED
+    threads, fast, enabled = _threads.get_num_threads(), B.fast_paths_enabled(), compiled.ENABLED
     B.set_fast_paths(True)
-    direct.ENABLED = True
+    compiled.ENABLED = True
     names = {"forward_oc": "fwd_oc", "forward_px": "fwd_px", "weight_grad_oc": "wgrad_oc", "weight_grad_px": "wgrad_px"}
     calls = dict.fromkeys(names.values(), 0)
     for name, key in names.items():
@@ -57,7 +57,7 @@ def forced(monkeypatch):
     yield force, calls
     _threads.set_num_threads(threads)
     B.set_fast_paths(fast)
-    direct.ENABLED = enabled
+    compiled.ENABLED = enabled
 
 
 def random_layer(rng, dtype, stride_one=False):
@@ -97,7 +97,7 @@ def check(rng, X, F, b, stride, pads, dil, rtol, atol):
 
 
 PLANS = [("oc", "oc", "oc"), ("px", "oc", "px"), ("oc", None, "px"), ("px", "px", "oc"), (None, "oc", None),
-         (None, "px", None)]
+         (None, "px", None), ("px", "px", "px")]
 
 
 @needs_kernels
@@ -144,8 +144,8 @@ def test_the_lanes_of_large_layers_and_every_thread_count(forced):
 
 def test_the_measured_rules_pick_each_kernel_where_it_won(monkeypatch):
     """docs/performance.md's table: LeNet-5's and ResNet-20's layers, and AlexNet's first on the columns."""
-    monkeypatch.setattr(direct, "ENABLED", True)
-    monkeypatch.setattr(direct, "AVAILABLE", True)
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    monkeypatch.setattr(compiled, "AVAILABLE", True)
     plan = fast_conv.direct_plan
     f32 = np.float32
     assert plan(1, 6, (5, 5), (28, 28), (28, 28), (1, 1), (1, 1), f32) == ("px", "px", "px")  # LeNet-5 conv1
@@ -154,45 +154,45 @@ def test_the_measured_rules_pick_each_kernel_where_it_won(monkeypatch):
     assert plan(16, 32, (3, 3), (32, 32), (16, 16), (2, 2), (1, 1), f32) == ("oc", "oc", None)  # stride 2
     assert plan(64, 64, (3, 3), (8, 8), (8, 8), (1, 1), (1, 1), f32) == ("oc", "oc", "oc")  # ResNet-20 stage 3
     assert plan(3, 64, (11, 11), (224, 224), (55, 55), (4, 4), (1, 1), f32) == (None, None, None)  # AlexNet conv1
-    monkeypatch.setattr(direct, "ENABLED", False)
+    monkeypatch.setattr(compiled, "ENABLED", False)
     assert plan(6, 16, (5, 5), (14, 14), (10, 10), (1, 1), (1, 1), f32) == (None, None, None)
 
 
 @needs_kernels
 def test_the_c_functions_refuse_what_would_read_or_write_outside_an_array():
-    from glassnet.nn.functional.fast import _direct
+    k = compiled.kernels
 
     x = np.zeros((1, 2, 6, 6), np.float32)
     wp, bp = direct.pack_filters(np.zeros((4, 2, 3, 3), np.float32), None)
     z = np.zeros((1, 4, 4, 4), np.float32)
     dims = (1, 2, 6, 6, 4, 3, 3, 4, 4, 1, 1, 1, 1)
-    _direct.fwd_oc(x, wp, bp, z, dims)  # the right sizes pass
+    k.fwd_oc(x, wp, bp, z, dims)  # the right sizes pass
     with pytest.raises(ValueError, match="the output holds 63 values, the geometry needs 64"):
-        _direct.fwd_oc(x, wp, bp, z.reshape(-1)[:63], dims)
+        k.fwd_oc(x, wp, bp, z.reshape(-1)[:63], dims)
     with pytest.raises(ValueError, match="windows reach past the padded input"):
-        _direct.fwd_oc(x, wp, bp, z, (1, 2, 6, 6, 4, 3, 3, 5, 4, 1, 1, 1, 1))
+        k.fwd_oc(x, wp, bp, z, (1, 2, 6, 6, 4, 3, 3, 5, 4, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="float32 or float64 like the others"):
-        _direct.fwd_oc(x, wp.astype(np.float64), bp, z, dims)
+        k.fwd_oc(x, wp.astype(np.float64), bp, z, dims)
     with pytest.raises(ValueError, match="float32 or float64"):
-        _direct.fwd_oc(x.astype(np.int32), wp, bp, z, dims)
+        k.fwd_oc(x.astype(np.int32), wp, bp, z, dims)
     with pytest.raises(ValueError, match=">= 1"):
-        _direct.fwd_oc(x, wp, bp, z, (1, 2, 6, 6, 4, 3, 3, 4, 4, 0, 1, 1, 1))
+        k.fwd_oc(x, wp, bp, z, (1, 2, 6, 6, 4, 3, 3, 4, 4, 0, 1, 1, 1))
     with pytest.raises((ValueError, BufferError)):
-        _direct.fwd_oc(x[:, :, :, ::2], wp, bp, z, dims)  # not contiguous
+        k.fwd_oc(x[:, :, :, ::2], wp, bp, z, dims)  # not contiguous
     with pytest.raises(ValueError, match="the packed weight gradient"):
-        _direct.wgrad_oc(x, z, np.zeros(10, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1, 1))
+        k.wgrad_oc(x, z, np.zeros(10, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="the weight gradient holds 10 values, the geometry needs 72"):
-        _direct.wgrad_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros((1, 4, 4, 16), np.float32),
+        k.wgrad_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros((1, 4, 4, 16), np.float32),
                          np.zeros(10, np.float32), (1, 2, 6, 20, 4, 4, 16, 3, 3, 1, 1, 1))
     with pytest.raises(ValueError, match="rows of dZ must be a multiple of 16"):
-        _direct.wgrad_px(x, np.zeros(64, np.float32), np.zeros(72, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1))
+        k.wgrad_px(x, np.zeros(64, np.float32), np.zeros(72, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1))
     with pytest.raises(ValueError, match="multiple of 4 rows and 16 columns"):
-        _direct.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
+        k.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
                        (1, 2, 6, 6, 4, 3, 3, 4, 8, 1, 1, 1))
     with pytest.raises(ValueError, match="windows reach past the padded input"):
-        _direct.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
+        k.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
                        (1, 2, 6, 6, 4, 3, 3, 4, 16, 1, 1, 1))
     readonly = np.zeros((1, 4, 4, 4), np.float32)
     readonly.setflags(write=False)
     with pytest.raises((ValueError, BufferError, TypeError)):
-        _direct.fwd_oc(x, wp, bp, readonly, dims)
+        k.fwd_oc(x, wp, bp, readonly, dims)

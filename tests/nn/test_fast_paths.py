@@ -20,8 +20,8 @@ from glassnet.nn.functional.conv import (
     conv2d_forward_reference,
 )
 from glassnet.nn.functional.dispatch import paths_taken
+from glassnet.nn.functional.fast import compiled
 from glassnet.nn.functional.fast import conv as _conv_fast
-from glassnet.nn.functional.fast import direct as _direct
 from glassnet.nn.functional.fast import linear as fast_linear
 from glassnet.nn.functional.fast import norm as fast_norm
 from glassnet.nn.functional.naive import conv2d_backward_naive, conv2d_naive
@@ -33,11 +33,11 @@ def knobs():
     names = ("CHUNK_BYTES", "THIN_CHUNK_BYTES", "DX_METHOD", "SHARED_PADDING", "SHORT_K_BLOCK", "BLOCK_MAX_ROWS",
              "COL2IM_MIN_CHANNELS")
     saved = {name: getattr(_conv_fast, name) for name in names}
-    threads, fast, c_kernels = _threads.get_num_threads(), B.fast_paths_enabled(), _direct.ENABLED
+    threads, fast, c_kernels = _threads.get_num_threads(), B.fast_paths_enabled(), compiled.ENABLED
     B.set_fast_paths(True)  # these tests compare the fast paths: they run whatever GLASSNET_FAST says
-    _direct.ENABLED = False  # the NumPy paths, every one of them (tests/nn/test_direct.py takes the C kernels)
+    compiled.ENABLED = False  # the NumPy paths, every one of them (tests that take the C kernels switch them on)
     yield
-    _direct.ENABLED = c_kernels
+    compiled.ENABLED = c_kernels
     for name, value in saved.items():
         setattr(_conv_fast, name, value)
     _threads.set_num_threads(threads)

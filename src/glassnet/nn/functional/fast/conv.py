@@ -48,7 +48,7 @@ import numpy as np
 
 from .... import _threads
 from ..geometry import axis_out
-from . import direct
+from . import compiled, direct
 
 CHUNK_BYTES = 1 << 21
 """Target size of one chunk's columns: 2 MB (the L2 of a core of the tuning machine is 1 MB, its L3 32 MB).
@@ -245,7 +245,7 @@ def direct_plan(C, F_out, k, inp, out, stride, dilation, dtype):
       filters or more (faster than the columns on every such layer measured);
     * dX (stride 1): the forward's rule, applied to the full convolution.
     """
-    if not direct.active():
+    if not compiled.active():
         return None, None, None
     (kh, kw), (Ho, Wo) = k, out
     fwd = _forward_how(F_out, Ho, Wo, stride[1], dtype)
@@ -364,9 +364,9 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
         dF_parts = np.zeros((len(tasks), -(-F_out // ln), C, kh, kw, ln), dZ.dtype)
         w_geo = _direct_input(Ho, Wo, H, W, pads, (kh, kw), stride, dilation)
     elif w_how == "px":  # pixels in the lanes: dZ in rows of Wv, zero past Wo
-        Wv = direct.px_block(Ho, Wo, dZ.dtype)[1]
+        Wg = direct.px_block(Ho, Wo, dZ.dtype)[1]
         dF_parts = np.zeros((len(tasks), *F.shape), dZ.dtype)
-        w_geo = _direct_input(Ho, Wv, H, W, pads, (kh, kw), stride, dilation)
+        w_geo = _direct_input(Ho, Wg, H, W, pads, (kh, kw), stride, dilation)
     else:
         dF_parts = np.zeros((len(tasks), K, F_out), dtype=dZ.dtype)
     if dx_how:  # dX = the forward of the full convolution: dZ padded, rot180(F) with its channels swapped
@@ -397,7 +397,7 @@ def backward(dZ, X, F, has_bias, stride, pads, dilation, need_dX=True):
                 if w_how == "oc":
                     direct.weight_grad_oc(buf, dZc, dF_parts[t], (kh, kw), stride, dilation)
                 else:
-                    dZp = _threads.scratch("dZp", (c, F_out, Ho, Wv), dZ.dtype)
+                    dZp = _threads.scratch("dZg", (c, F_out, Ho, Wg), dZ.dtype)
                     dZp[..., Wo:] = 0
                     np.copyto(dZp[..., :Wo], dZc)
                     direct.weight_grad_px(buf, dZp, dF_parts[t], (kh, kw), stride[0], dilation)

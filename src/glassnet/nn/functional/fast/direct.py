@@ -4,7 +4,7 @@ The NumPy fast path (:mod:`.conv`) copies every window into columns and
 hands them to one matrix product. For LeNet-5's second layer (6 -> 16
 channels, 5x5, 10x10 outputs) the copies cost more than the product, and
 PyTorch (oneDNN's direct convolutions) ran it 2-3x faster. The C kernels of
-``_direct.c`` form the same sums with no columns at all, vector lane by
+``_conv_kernels.h`` form the same sums with no columns at all, vector lane by
 vector lane (16 float32 or 8 float64 values at a time):
 
 * :func:`forward_oc` -- ``Z = X (*) F + b`` with LN **filters** in the lanes:
@@ -18,10 +18,10 @@ vector lane (16 float32 or 8 float64 values at a time):
 ``dX`` is the forward of the full convolution (dZ padded by ``d(k-1) - pad``,
 kernel rotated 180 degrees, channels swapped), so it needs no kernel of its
 own. The kernels are built from C by ``setup.py`` where a compiler is
-present (:data:`AVAILABLE`); :data:`ENABLED` (or ``GLASSNET_DIRECT=0``)
-switches them off (the tests run both ways). Padding, packing and the split over threads stay in
-:mod:`.conv`, which decides where these kernels are used
-(:func:`.conv.direct_forward`), by the rules measured in docs/performance.md.
+present (:mod:`.compiled`: ``AVAILABLE``, ``ENABLED``, ``GLASSNET_COMPILED=0``).
+Padding, packing and the split over threads stay in :mod:`.conv`, which
+decides where these kernels are used (:func:`.conv.direct_plan`), by the
+rules measured in docs/performance.md.
 
 >>> import numpy as np
 >>> lanes(np.float32), lanes(np.float64)
@@ -30,29 +30,12 @@ switches them off (the tests run both ways). Padding, packing and the split over
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-try:
-    from . import _direct as _c
-except ImportError:  # built without a C compiler: the NumPy paths run instead
-    _c = None
-
-AVAILABLE = _c is not None
-"""Whether the C kernels were built with this installation."""
-
-ENABLED = os.environ.get("GLASSNET_DIRECT", "1") != "0"
-"""False: never use the C kernels (the NumPy paths run; the tests turn this both ways). ``GLASSNET_DIRECT=0``
-in the environment starts with False."""
+from . import compiled
 
 PX_ROWS = 4
-"""Output rows per block of :func:`forward_px` (``_direct_body.h``'s PX_YB)."""
-
-
-def active() -> bool:
-    """True when the C kernels are built and switched on."""
-    return AVAILABLE and ENABLED
+"""Output rows per block of :func:`forward_px` (``_conv_kernels.h``'s PX_YB)."""
 
 
 def lanes(dtype) -> int:
@@ -81,7 +64,7 @@ def forward_oc(buf, packed, out, kernel, stride, dilation):
     wp, bp = packed
     n, C, Hb, Wp = buf.shape
     F_out, Ho, Wo = out.shape[1:]
-    _c.fwd_oc(buf, wp, bp, out, (n, C, Hb, Wp, F_out, *kernel, Ho, Wo, *stride, *dilation))
+    compiled.kernels.fwd_oc(buf, wp, bp, out, (n, C, Hb, Wp, F_out, *kernel, Ho, Wo, *stride, *dilation))
 
 
 def px_block(Ho, Wo, dtype):
@@ -98,14 +81,15 @@ def forward_px(buf, F, b, wide, kernel, stride_h, dilation):
     n, C, Hb, Wq = buf.shape
     F_out, Hv, Wv = wide.shape[1:]
     bias = np.zeros(F_out, F.dtype) if b is None else np.ascontiguousarray(b)
-    _c.fwd_px(buf, np.ascontiguousarray(F), bias, wide, (n, C, Hb, Wq, F_out, *kernel, Hv, Wv, stride_h, *dilation))
+    dims = (n, C, Hb, Wq, F_out, *kernel, Hv, Wv, stride_h, *dilation)
+    compiled.kernels.fwd_px(buf, np.ascontiguousarray(F), bias, wide, dims)
 
 
 def weight_grad_oc(buf, dZ, dfp, kernel, stride, dilation):
     """dfp (Fb, C, kh, kw, LN) += buf (n, C, Hb, Wp, padded) correlated with dZ (n, F_out, Ho, Wo)."""
     n, C, Hb, Wp = buf.shape
     F_out, Ho, Wo = dZ.shape[1:]
-    _c.wgrad_oc(buf, dZ, dfp, (n, C, Hb, Wp, F_out, Ho, Wo, *kernel, *stride, *dilation))
+    compiled.kernels.wgrad_oc(buf, dZ, dfp, (n, C, Hb, Wp, F_out, Ho, Wo, *kernel, *stride, *dilation))
 
 
 def weight_grad_px(buf, dZp, df, kernel, stride_h, dilation):
@@ -115,7 +99,7 @@ def weight_grad_px(buf, dZp, df, kernel, stride_h, dilation):
     """
     n, C, Hb, Wq = buf.shape
     F_out, Ho, Wv = dZp.shape[1:]
-    _c.wgrad_px(buf, dZp, df, (n, C, Hb, Wq, F_out, Ho, Wv, *kernel, stride_h, *dilation))
+    compiled.kernels.wgrad_px(buf, dZp, df, (n, C, Hb, Wq, F_out, Ho, Wv, *kernel, stride_h, *dilation))
 
 
 def unpack_filters(dfp, F_out):

@@ -1,11 +1,12 @@
-/* glassnet.nn.functional.fast._direct: direct convolution kernels in C (optional, issue #16).
+/* glassnet.nn.functional.fast._kernels: glassnet's optional C kernels (issue #16).
  *
- * Four loops, in _direct_body.h, for float32 and float64: the forward with the
- * filters in the vector lanes (fwd_oc), the same with neighbouring pixels in the
+ * Direct convolutions, in _conv_kernels.h, for float32 and float64: the forward with
+ * the filters in the vector lanes (fwd_oc), the same with neighbouring pixels in the
  * lanes (fwd_px), and the weight gradient with the filters (wgrad_oc) or the pixels
  * (wgrad_px) in the lanes.
- * The Python side (direct.py) pads the input, packs the filters and splits the batch
- * over glassnet's threads; these functions release the GIL while they compute.
+ * The Python side (direct.py; compiled.py loads this module) pads the
+ * input, packs the filters and splits the batch over glassnet's threads; these
+ * functions release the GIL while they compute.
  *
  * Every call checks, before touching memory, that each buffer is C-contiguous, of one
  * float type, and large enough for every index the loops will form: a wrong shape
@@ -34,7 +35,7 @@ typedef double vf64u __attribute__((vector_size(64), aligned(8)));
 #define VT vf32
 #define VTU vf32u
 #define SFX f32
-#include "_direct_body.h"
+#include "_conv_kernels.h"
 #undef T
 #undef LN
 #undef VT
@@ -46,7 +47,7 @@ typedef double vf64u __attribute__((vector_size(64), aligned(8)));
 #define VT vf64
 #define VTU vf64u
 #define SFX f64
-#include "_direct_body.h"
+#include "_conv_kernels.h"
 #undef T
 #undef VT
 #undef VTU
@@ -293,10 +294,10 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_direct",
-                                    "Direct convolution kernels in C (see direct.py).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels",
+                                    "glassnet's C kernels (see compiled.py, direct.py).", -1, methods};
 
-PyMODINIT_FUNC PyInit__direct(void)
+PyMODINIT_FUNC PyInit__kernels(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m && (PyModule_AddIntConstant(m, "LANES_FLOAT32", 16) < 0 || PyModule_AddIntConstant(m, "LANES_FLOAT64", 8) < 0 ||

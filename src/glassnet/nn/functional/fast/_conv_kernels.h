@@ -1,6 +1,6 @@
-/* The direct convolution kernels of _direct.c, written once for one element type.
+/* The direct convolution kernels of _kernels.c, written once for one element type.
  *
- * Included twice by _direct.c, with T = float (LN = 16 lanes) and T = double (LN = 8),
+ * Included twice by _kernels.c, with T = float (LN = 16 lanes) and T = double (LN = 8),
  * VT its vector of LN values, VTU the same with no alignment promise, and SFX the
  * name suffix. Every kernel is a plain loop nest over the sums the lecture writes:
  *
