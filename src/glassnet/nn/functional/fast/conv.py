@@ -242,7 +242,8 @@ def direct_plan(C, F_out, k, inp, out, stride, dilation, dtype):
       and 16x16 maps, LeNet-5's 28x28) or with few filters; else filters in
       the lanes (LeNet-5's 10x10 maps, ResNet-20's 8x8 and stride-2 layers);
     * weight gradient: filters in the lanes for 3x3 and 5x5 kernels of 8
-      filters or more (faster than the columns on every such layer measured);
+      filters or more (faster than the columns on every such layer measured),
+      pixels in the lanes for fewer filters (LeNet-5's first layer);
     * dX (stride 1): the forward's rule, applied to the full convolution.
     """
     if not compiled.active():
