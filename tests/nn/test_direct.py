@@ -183,15 +183,18 @@ def test_the_c_functions_refuse_what_would_read_or_write_outside_an_array():
         k.wgrad_oc(x, z, np.zeros(10, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="the weight gradient holds 10 values, the geometry needs 72"):
         k.wgrad_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros((1, 4, 4, 16), np.float32),
-                         np.zeros(10, np.float32), (1, 2, 6, 20, 4, 4, 16, 3, 3, 1, 1, 1))
+                   np.zeros(10, np.float32), (1, 2, 6, 20, 4, 4, 16, 3, 3, 1, 1, 1))
     with pytest.raises(ValueError, match="rows of dZ must be a multiple of 16"):
-        k.wgrad_px(x, np.zeros(64, np.float32), np.zeros(72, np.float32), (1, 2, 6, 6, 4, 4, 4, 3, 3, 1, 1, 1))
+        k.wgrad_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros(64, np.float32), np.zeros(72, np.float32),
+                   (1, 2, 6, 20, 4, 4, 4, 3, 3, 1, 1, 1))
     with pytest.raises(ValueError, match="multiple of 4 rows and 16 columns"):
-        k.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
-                       (1, 2, 6, 6, 4, 3, 3, 4, 8, 1, 1, 1))
+        k.fwd_px(np.zeros((1, 2, 6, 20), np.float32), np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32),
+                 np.zeros(256, np.float32), (1, 2, 6, 20, 4, 3, 3, 4, 8, 1, 1, 1))
+    with pytest.raises(TypeError, match="the geometry must be a tuple of 12 integers"):
+        k.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32), (1, 2))
     with pytest.raises(ValueError, match="windows reach past the padded input"):
         k.fwd_px(x, np.zeros((4, 2, 3, 3), np.float32), np.zeros(4, np.float32), np.zeros(256, np.float32),
-                       (1, 2, 6, 6, 4, 3, 3, 4, 16, 1, 1, 1))
+                 (1, 2, 6, 6, 4, 3, 3, 4, 16, 1, 1, 1))
     readonly = np.zeros((1, 4, 4, 4), np.float32)
     readonly.setflags(write=False)
     with pytest.raises((ValueError, BufferError, TypeError)):

@@ -105,13 +105,32 @@ static int need(Buffers *b, int i, long long items, const char *what, const char
     return 1;
 }
 
-static int positive(const long *d, int n, const char *fn)
+/* The geometry argument: a tuple of n sizes, strides and dilations, each >= 1. */
+static int read_dims(PyObject *t, long *d, int n, const char *fn)
 {
-    for (int i = 0; i < n; i++)
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != n) {
+        PyErr_Format(PyExc_TypeError, "%s: the geometry must be a tuple of %d integers", fn, n);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        d[i] = PyLong_AsLong(PyTuple_GET_ITEM(t, i));
+        if (d[i] == -1 && PyErr_Occurred()) return 0;
         if (d[i] < 1) {
             PyErr_Format(PyExc_ValueError, "%s: every size, stride and dilation must be >= 1", fn);
             return 0;
         }
+    }
+    return 1;
+}
+
+/* Whether every window of (rows x cols) outputs, kernel k, stride s, dilation d stays in the (Hb x Wq) input. */
+static int windows_inside(const char *fn, long rows, long sh, long kh, long dh, long Hb, long cols, long sw, long kw,
+                          long dw, long Wq)
+{
+    if ((rows - 1) * sh + (kh - 1) * dh >= Hb || (cols - 1) * sw + (kw - 1) * dw >= Wq) {
+        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wq);
+        return 0;
+    }
     return 1;
 }
 
@@ -119,18 +138,12 @@ static int positive(const long *d, int n, const char *fn)
 static PyObject *py_fwd_oc(PyObject *self, PyObject *args)
 {
     const char *fn = "fwd_oc";
-    PyObject *o[4];
+    PyObject *o[4], *t;
     long d[13]; /* N, C, Hb, Wp, F, kh, kw, Ho, Wo, sh, sw, dh, dw */
-    if (!PyArg_ParseTuple(args, "OOOO(lllllllllllll)", &o[0], &o[1], &o[2], &o[3], &d[0], &d[1], &d[2], &d[3],
-                          &d[4], &d[5], &d[6], &d[7], &d[8], &d[9], &d[10], &d[11], &d[12]))
-        return NULL;
-    if (!positive(d, 13, fn)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &t) || !read_dims(t, d, 13, fn)) return NULL;
     long N = d[0], C = d[1], Hb = d[2], Wp = d[3], F = d[4], kh = d[5], kw = d[6], Ho = d[7], Wo = d[8];
     long sh = d[9], sw = d[10], dh = d[11], dw = d[12];
-    if ((Ho - 1) * sh + (kh - 1) * dh >= Hb || (Wo - 1) * sw + (kw - 1) * dw >= Wp) {
-        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wp);
-        return NULL;
-    }
+    if (!windows_inside(fn, Ho, sh, kh, dh, Hb, Wo, sw, kw, dw, Wp)) return NULL;
     Buffers b;
     int size = take(&b, o, 4, 1, fn);
     if (!size) return NULL;
@@ -157,18 +170,12 @@ static PyObject *py_fwd_oc(PyObject *self, PyObject *args)
 static PyObject *py_wgrad_oc(PyObject *self, PyObject *args)
 {
     const char *fn = "wgrad_oc";
-    PyObject *o[3];
+    PyObject *o[3], *t;
     long d[13]; /* N, C, Hb, Wp, F, Ho, Wo, kh, kw, sh, sw, dh, dw */
-    if (!PyArg_ParseTuple(args, "OOO(lllllllllllll)", &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4],
-                          &d[5], &d[6], &d[7], &d[8], &d[9], &d[10], &d[11], &d[12]))
-        return NULL;
-    if (!positive(d, 13, fn)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &t) || !read_dims(t, d, 13, fn)) return NULL;
     long N = d[0], C = d[1], Hb = d[2], Wp = d[3], F = d[4], Ho = d[5], Wo = d[6], kh = d[7], kw = d[8];
     long sh = d[9], sw = d[10], dh = d[11], dw = d[12];
-    if ((Ho - 1) * sh + (kh - 1) * dh >= Hb || (Wo - 1) * sw + (kw - 1) * dw >= Wp) {
-        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wp);
-        return NULL;
-    }
+    if (!windows_inside(fn, Ho, sh, kh, dh, Hb, Wo, sw, kw, dw, Wp)) return NULL;
     Buffers b;
     int size = take(&b, o, 3, 1, fn);
     if (!size) return NULL;
@@ -200,14 +207,12 @@ static PyObject *py_wgrad_oc(PyObject *self, PyObject *args)
 static PyObject *py_fwd_px(PyObject *self, PyObject *args)
 {
     const char *fn = "fwd_px";
-    PyObject *o[4];
+    PyObject *o[4], *t;
     long d[12]; /* N, C, Hb, Wq, F, kh, kw, Hv, Wv, sh, dh, dw */
-    if (!PyArg_ParseTuple(args, "OOOO(llllllllllll)", &o[0], &o[1], &o[2], &o[3], &d[0], &d[1], &d[2], &d[3],
-                          &d[4], &d[5], &d[6], &d[7], &d[8], &d[9], &d[10], &d[11]))
-        return NULL;
-    if (!positive(d, 12, fn)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOOO", &o[0], &o[1], &o[2], &o[3], &t) || !read_dims(t, d, 12, fn)) return NULL;
     long N = d[0], C = d[1], Hb = d[2], Wq = d[3], F = d[4], kh = d[5], kw = d[6], Hv = d[7], Wv = d[8];
     long sh = d[9], dh = d[10], dw = d[11];
+    if (!windows_inside(fn, Hv, sh, kh, dh, Hb, Wv, 1, kw, dw, Wq)) return NULL;
     Buffers b;
     int size = take(&b, o, 4, 1, fn);
     if (!size) return NULL;
@@ -215,11 +220,6 @@ static PyObject *py_fwd_px(PyObject *self, PyObject *args)
     if (Hv % PX_YB || Wv % ln) {
         PyErr_Format(PyExc_ValueError, "%s: the output block must be a multiple of %d rows and %ld columns", fn,
                      PX_YB, ln);
-        release(&b);
-        return NULL;
-    }
-    if ((Hv - 1) * sh + (kh - 1) * dh >= Hb || (Wv - 1) + (kw - 1) * dw >= Wq) {
-        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wq);
         release(&b);
         return NULL;
     }
@@ -244,25 +244,18 @@ static PyObject *py_fwd_px(PyObject *self, PyObject *args)
 static PyObject *py_wgrad_px(PyObject *self, PyObject *args)
 {
     const char *fn = "wgrad_px";
-    PyObject *o[3];
+    PyObject *o[3], *t;
     long d[12]; /* N, C, Hb, Wq, F, Ho, Wv, kh, kw, sh, dh, dw */
-    if (!PyArg_ParseTuple(args, "OOO(llllllllllll)", &o[0], &o[1], &o[2], &d[0], &d[1], &d[2], &d[3], &d[4],
-                          &d[5], &d[6], &d[7], &d[8], &d[9], &d[10], &d[11]))
-        return NULL;
-    if (!positive(d, 12, fn)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &t) || !read_dims(t, d, 12, fn)) return NULL;
     long N = d[0], C = d[1], Hb = d[2], Wq = d[3], F = d[4], Ho = d[5], Wv = d[6], kh = d[7], kw = d[8];
     long sh = d[9], dh = d[10], dw = d[11];
+    if (!windows_inside(fn, Ho, sh, kh, dh, Hb, Wv, 1, kw, dw, Wq)) return NULL;
     Buffers b;
     int size = take(&b, o, 3, 1, fn);
     if (!size) return NULL;
     long ln = size == 4 ? 16 : 8;
     if (Wv % ln) {
         PyErr_Format(PyExc_ValueError, "%s: the rows of dZ must be a multiple of %ld columns", fn, ln);
-        release(&b);
-        return NULL;
-    }
-    if ((Ho - 1) * sh + (kh - 1) * dh >= Hb || (Wv - 1) + (kw - 1) * dw >= Wq) {
-        PyErr_Format(PyExc_ValueError, "%s: windows reach past the padded input (%ld x %ld)", fn, Hb, Wq);
         release(&b);
         return NULL;
     }
