@@ -159,6 +159,14 @@ def test_the_measured_rules_pick_each_kernel_where_it_won(monkeypatch):
 
 
 @needs_kernels
+def test_python_and_c_agree_on_the_block_sizes():
+    k = compiled.kernels
+    assert (k.LANES_FLOAT32, k.LANES_FLOAT64) == (direct.lanes(np.float32), direct.lanes(np.float64))
+    assert k.PX_ROWS == direct.PX_ROWS
+    assert direct.px_block(10, 14, np.float32) == (12, 16) and direct.px_block(8, 9, np.float64) == (8, 16)
+
+
+@needs_kernels
 def test_the_c_functions_refuse_what_would_read_or_write_outside_an_array():
     k = compiled.kernels
 
